@@ -1,0 +1,21 @@
+"""Test settings: the embedded defaults (or DATABASE_URL), a fixed key, fast hashing."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import database_from_env
+
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+SANTONG_ID_MASTER_KEY = bytes(range(32))
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES = {
+    "default": database_from_env(Path(tempfile.gettempdir()) / f"santong-test-{os.getpid()}.db")
+}
+DATABASES["default"]["TEST"] = {"NAME": None}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LANGUAGE_CODE = "zh-hans"
