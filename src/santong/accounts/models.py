@@ -38,7 +38,7 @@ class Person(models.Model):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     id_type = models.CharField(_("证件类型"), max_length=1, choices=IdType.choices)
     id_cipher = models.BinaryField(_("证件号码（密文）"), null=True, blank=True, editable=False)
-    id_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    id_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     id_masked = models.CharField(_("证件号码"), max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -49,7 +49,7 @@ class Person(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["id_digest"],
-                condition=models.Q(id_digest__isnull=False),
+                condition=~models.Q(id_digest=""),
                 name="one_person_per_id_document",
             ),
         ]

@@ -63,16 +63,14 @@ def accounts(*, role: Role) -> QuerySet[User]:
     if role.kind not in ADMIN_KINDS:
         return User.objects.filter(NOTHING)
     visible = Role.objects.filter(subtree_q(role.path), user=OuterRef("pk"))
-    return (
-        User.objects.filter(Exists(visible))
-        .select_related("person")
-        .order_by("username")
-    )
+    return User.objects.filter(Exists(visible)).select_related("person").order_by("username")
 
 
 def roles(*, role: Role) -> QuerySet[Role]:
     return (
         Role.objects.filter(readable_roles_q(role))
-        .select_related("user__person", "region", "school", "school_class__school", "subject", "child")
+        .select_related(
+            "user__person", "region", "school", "school_class__school", "subject", "child"
+        )
         .order_by("path", "kind", "pk")
     )

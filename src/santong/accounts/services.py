@@ -43,7 +43,7 @@ def identity_fields(
     if id_type == Person.IdType.NONE:
         return {
             "id_cipher": None,
-            "id_digest": None,
+            "id_digest": "",
             "id_masked": "",
             "birth_date": birth_date,
             "gender": gender,
@@ -219,7 +219,11 @@ def revoke_role(*, actor: Actor, role: Role) -> None:
 
 def _validate_username(username: str, phone: str | None) -> None:
     errors: dict[str, str] = {}
-    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace(".", "").isalnum()
+    ):
         errors["username"] = _("用户名应为1到64位字母、数字、下划线或点。")
     elif User.objects.filter(username=username).exists():
         errors["username"] = _("用户名 %(username)s 已被使用。") % {"username": username}
@@ -320,7 +324,11 @@ def reset_password(*, actor: Actor, user: User) -> str:
     user.locked_until = None
     user.save(update_fields=["password", "failed_logins", "locked_until"])
     record_event(
-        actor=actor, action=AuditEvent.Action.UPDATE, obj=user, path=path, detail={"password": "reset"}
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=user,
+        path=path,
+        detail={"password": "reset"},
     )
     return password
 
@@ -380,4 +388,3 @@ def record_role_switch(*, actor: Actor) -> None:
     record_event(
         actor=actor, action=AuditEvent.Action.SWITCH_ROLE, obj=actor.role, path=actor.role.path
     )
-

@@ -50,9 +50,7 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("对象"), max_length=200, blank=True)
     path = models.CharField(max_length=60, blank=True, db_index=True)
     ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
-    outcome = models.CharField(
-        _("结果"), max_length=8, choices=Outcome.choices, default=Outcome.OK
-    )
+    outcome = models.CharField(_("结果"), max_length=8, choices=Outcome.choices, default=Outcome.OK)
     detail = models.JSONField(_("详情"), default=dict, blank=True)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Who is acting: every service takes an `Actor` so the audit row and scope check need no request."""
+"""Who is acting: services take an `Actor`, so audit rows and scope checks need no request."""
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING

@@ -121,7 +121,9 @@ class Term(models.Model):
     """A term (学期) of a school year: 1 is autumn, 2 is spring."""
 
     school_year = models.ForeignKey(SchoolYear, on_delete=models.CASCADE, related_name="terms")
-    number = models.PositiveSmallIntegerField(_("学期"), choices=[(1, _("第一学期")), (2, _("第二学期"))])
+    number = models.PositiveSmallIntegerField(
+        _("学期"), choices=[(1, _("第一学期")), (2, _("第二学期"))]
+    )
     start_date = models.DateField(_("开始日期"))
     end_date = models.DateField(_("结束日期"))
 

@@ -88,7 +88,9 @@ def load_regions(*, provinces: Iterable[str] | None = None) -> int:
             if keep(r["code"])
         ],
         [
-            Region(code=r["code"], name=r["name"], level=Region.Level.COUNTY, parent_id=r["cityCode"])
+            Region(
+                code=r["code"], name=r["name"], level=Region.Level.COUNTY, parent_id=r["cityCode"]
+            )
             for r in _read_csv(source / "areas.csv")
             if keep(r["code"])
         ],
@@ -266,7 +268,10 @@ def create_class(
     actor.require_within(path)
     if SchoolClass.objects.filter(path=path).exists():
         raise ValidationError(
-            {"number": _("%(name)s 在该学年已存在。") % {"name": class_name(grade=grade, number=number)}}
+            {
+                "number": _("%(name)s 在该学年已存在。")
+                % {"name": class_name(grade=grade, number=number)}
+            }
         )
     school_class = SchoolClass.objects.create(
         school=school,

@@ -7,7 +7,7 @@ from pathlib import Path
 from .base import *  # noqa: F403
 from .base import database_from_env
 
-SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+SECRET_KEY = "test-secret-key-not-for-production"
 SANTONG_ID_MASTER_KEY = bytes(range(32))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES = {

@@ -6,8 +6,8 @@ Outside: 武侯区 (same city) and 绵阳市涪城区 (another city), each with 
 so every role has an object inside its scope and one outside it.
 """
 
-from dataclasses import dataclass, field
 import itertools
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from santong.accounts import services as account_services
@@ -144,38 +144,45 @@ def build_world() -> World:
         ),
     )
     maths = Subject.objects.get(code="02")
-    K = Role.Kind
-    make_account(world, "province_admin", "王建国", K.PROVINCE_ADMIN, region=world.province)
-    make_account(world, "city_admin", "李红梅", K.CITY_ADMIN, male=False, region=world.city)
-    make_account(world, "county_admin", "张伟", K.COUNTY_ADMIN, region=county)
-    make_account(world, "school_admin", "刘芳", K.SCHOOL_ADMIN, male=False, school=school)
+    kinds = Role.Kind
+    make_account(world, "province_admin", "王建国", kinds.PROVINCE_ADMIN, region=world.province)
+    make_account(world, "city_admin", "李红梅", kinds.CITY_ADMIN, male=False, region=world.city)
+    make_account(world, "county_admin", "张伟", kinds.COUNTY_ADMIN, region=county)
+    make_account(world, "school_admin", "刘芳", kinds.SCHOOL_ADMIN, male=False, school=school)
     make_account(
-        world, "head_teacher", "陈静", K.HEAD_TEACHER, male=False, school_class=world.school_class
+        world,
+        "head_teacher",
+        "陈静",
+        kinds.HEAD_TEACHER,
+        male=False,
+        school_class=world.school_class,
     )
     make_account(
         world,
         "subject_teacher",
         "赵磊",
-        K.SUBJECT_TEACHER,
+        kinds.SUBJECT_TEACHER,
         school_class=world.school_class,
         subject=maths,
     )
     student = make_account(
-        world, "student", "王小雨", K.STUDENT, male=False, school_class=world.school_class
+        world, "student", "王小雨", kinds.STUDENT, male=False, school_class=world.school_class
     )
     make_account(
         world,
         "parent",
         "王大军",
-        K.PARENT,
+        kinds.PARENT,
         school_class=world.school_class,
         child=student.person,
     )
     # Their counterparts outside: a county administrator, a school administrator and a
     # student elsewhere, so lists have rows to leave out.
-    make_account(world, "other_county_admin", "孙丽", K.COUNTY_ADMIN, male=False, region=other_county)
-    make_account(world, "other_school_admin", "周强", K.SCHOOL_ADMIN, school=other_school)
-    make_account(world, "far_student", "吴天宇", K.STUDENT, school_class=world.far_class)
+    make_account(
+        world, "other_county_admin", "孙丽", kinds.COUNTY_ADMIN, male=False, region=other_county
+    )
+    make_account(world, "other_school_admin", "周强", kinds.SCHOOL_ADMIN, school=other_school)
+    make_account(world, "far_student", "吴天宇", kinds.STUDENT, school_class=world.far_class)
     return world
 
 
