@@ -10,7 +10,7 @@ from santong.accounts.models import User
 
 
 class UsernameOrPhoneBackend(ModelBackend):
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

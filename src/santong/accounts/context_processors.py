@@ -11,5 +11,5 @@ def active_role(request: HttpRequest) -> dict[str, Any]:
     role = getattr(request, "active_role", None)
     return {
         "active_role": role if role else None,
-        "my_roles": lambda: list(roles_of(request.user)),  # type: ignore[arg-type]
+        "my_roles": lambda: list(roles_of(request.user)),
     }

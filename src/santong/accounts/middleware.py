@@ -16,9 +16,9 @@ def resolve_role(request: HttpRequest) -> Role | None:
     if not user.is_authenticated:
         return None
     wanted = request.session.get(SESSION_KEY)
-    role = active_role_for(user, wanted)  # type: ignore[arg-type]
+    role = active_role_for(user, wanted)
     if role is None and wanted:
-        role = active_role_for(user, None)  # type: ignore[arg-type]
+        role = active_role_for(user, None)
     return role
 
 

@@ -59,7 +59,7 @@ class Person(models.Model):
 
 
 class UserManager(DjangoUserManager["User"]):
-    def create_superuser(  # type: ignore[override]
+    def create_superuser(
         self, username: str, email: str | None = None, password: str | None = None, **extra: object
     ) -> "User":
         extra.setdefault("is_staff", True)
@@ -89,7 +89,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     failed_logins = models.PositiveSmallIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "username"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

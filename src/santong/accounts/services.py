@@ -2,7 +2,7 @@
 writes its audit row in the same transaction."""
 
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -368,7 +368,7 @@ def record_login(*, actor: Actor, user: User, succeeded: bool) -> None:
     else:
         failures = user.failed_logins + 1
         locked_until = (
-            timezone.now() + timezone.timedelta(minutes=LOCK_MINUTES)
+            timezone.now() + timedelta(minutes=LOCK_MINUTES)
             if failures >= LOCK_AFTER_FAILURES
             else None
         )

@@ -57,7 +57,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def actor_from_request(request: HttpRequest) -> Actor:
     user = request.user if request.user.is_authenticated else None
-    return Actor(user=user, role=getattr(request, "active_role", None), ip=client_ip(request))  # type: ignore[arg-type]
+    return Actor(user=user, role=getattr(request, "active_role", None), ip=client_ip(request))
 
 
 # The installer and command-line tools acting with the whole tree in scope (`santong demo`).

@@ -121,7 +121,9 @@ def _validate_school(
     errors: dict[str, str] = {}
     if not SCHOOL_CODE_RE.match(code):
         errors["code"] = _("学校标识码应为10位数字。")
-    elif School.objects.filter(code=code).exclude(pk=exclude_pk).exists():
+    elif (
+        School.objects.filter(code=code).exclude(pk__in=[exclude_pk] if exclude_pk else []).exists()
+    ):
         errors["code"] = _("学校标识码 %(code)s 已被其他学校使用。") % {"code": code}
     if county.level != Region.Level.COUNTY:
         errors["county"] = _("学校必须隶属于区县。")

@@ -13,7 +13,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES = {
     "default": database_from_env(Path(tempfile.gettempdir()) / f"santong-test-{os.getpid()}.db")
 }
-DATABASES["default"]["TEST"] = {"NAME": None}
+# Each run gets its own PostgreSQL test database, so parallel runs on one server don't collide.
+DATABASES["default"]["TEST"] = (
+    {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+    else {"NAME": None}
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
