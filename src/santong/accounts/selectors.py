@@ -74,3 +74,22 @@ def roles(*, role: Role) -> QuerySet[Role]:
         )
         .order_by("path", "kind", "pk")
     )
+
+
+def person_unit_path(*, role: Role, person: Person) -> str:
+    """Where `person` sits inside `role`'s scope: the unit of a role they hold that `role` can
+    see, so an audit row about them reaches the administrators above that unit."""
+    path = (
+        Role.objects.filter(readable_roles_q(role), user__person=person)
+        .order_by("path")
+        .values_list("path", flat=True)
+        .first()
+    )
+    return path if path is not None else role.path
+
+
+def login_account(identifier: str) -> User | None:
+    """The account a login form names, by username or phone number (not scoped: no role yet)."""
+    if not identifier:
+        return None
+    return User.objects.filter(Q(username=identifier) | Q(phone=identifier)).first()
