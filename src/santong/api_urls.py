@@ -1,7 +1,8 @@
 """Every route of the REST API, version 1. `tests/api/test_scope_matrix.py` walks this list:
-a route added here without a row in its matrix fails the tests."""
+a route added here without a row in its matrix fails the tests. The last route answers every
+other path under /api/v1/ with a JSON 404, so a client never gets Django's HTML error page."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from santong.accounts.api import (
@@ -13,6 +14,7 @@ from santong.accounts.api import (
     TokenObtainView,
 )
 from santong.audit.api import AuditEventViewSet
+from santong.core.api import UnknownRouteView
 from santong.orgs.api import (
     GradeViewSet,
     RegionViewSet,
@@ -21,6 +23,16 @@ from santong.orgs.api import (
     SchoolYearViewSet,
     StageViewSet,
     SubjectViewSet,
+)
+from santong.registry.api import (
+    CodeTableViewSet,
+    RolloverViewSet,
+    SchoolProfileViewSet,
+    StudentRecordViewSet,
+    StudentRequestViewSet,
+    TeacherRecordViewSet,
+    TeacherTransferViewSet,
+    WorkQueueViewSet,
 )
 
 app_name = "api"
@@ -37,10 +49,19 @@ router.register("people", PersonViewSet, basename="person")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("roles", RoleViewSet, basename="role")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("code-tables", CodeTableViewSet, basename="code-table")
+router.register("school-profiles", SchoolProfileViewSet, basename="school-profile")
+router.register("teachers", TeacherRecordViewSet, basename="teacher")
+router.register("teacher-transfers", TeacherTransferViewSet, basename="teacher-transfer")
+router.register("students", StudentRecordViewSet, basename="student")
+router.register("student-requests", StudentRequestViewSet, basename="student-request")
+router.register("rollover", RolloverViewSet, basename="rollover")
+router.register("queues", WorkQueueViewSet, basename="queue")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),
     path("me/switch-role/", SwitchRoleView.as_view(), name="me-switch-role"),
     path("auth/token/", TokenObtainView.as_view(), name="auth-token"),
     *router.urls,
+    re_path(r"^(?P<unknown>.*)$", UnknownRouteView.as_view(), name="unknown-route"),
 ]

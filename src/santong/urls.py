@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("accounts/", include("santong.accounts.urls")),
     path("orgs/", include("santong.orgs.urls")),
+    path("registry/", include("santong.registry.urls")),
     path("audit/", include("santong.audit.urls")),
     path("", include("santong.core.urls")),
 ]

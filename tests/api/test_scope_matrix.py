@@ -33,7 +33,9 @@ from api_scope_world import (
     REGIONAL_ADMINS,
     Place,
     ScopeWorld,
+    build_registry,
     database_state,
+    fresh_adult_id_number,
     fresh_id_number,
     result_keys,
 )
@@ -52,6 +54,20 @@ from santong.core.actors import SYSTEM
 from santong.core.permissions import ScopedViewSetMixin
 from santong.core.scope import contains
 from santong.orgs.models import Grade, School, SchoolClass, SchoolYear, Stage, Subject
+from santong.registry import services as registry_services
+from santong.registry.models import (
+    CodeTable,
+    SchoolChange,
+    SchoolProfile,
+    StudentEvent,
+    StudentNumberAlias,
+    StudentRecord,
+    StudentRequest,
+    TeacherEvent,
+    TeacherRecord,
+    TeacherTransfer,
+    TitleHistory,
+)
 from santong.testing.world import PASSWORD, ROLE_KEYS
 
 API_PREFIX = "api/v1/"
@@ -162,6 +178,15 @@ RESOURCES = {
     "accounts": Resource(ADMINS, lambda place: place.student),
     "roles": Resource(EVERY_ROLE, lambda place: place.student_role, own=_parent_own_role),
     "audit-events": Resource(ADMINS, lambda place: place.class_created_event),
+    "school-profiles": Resource(ADMINS, lambda place: place.school),
+    "students": Resource(EVERY_ROLE, lambda place: place.records.student),
+    "teachers": Resource(
+        ADMINS | {"head_teacher", "subject_teacher"},
+        lambda place: place.records.teacher,
+        own=lambda sw, key: _own_teacher(sw, key),
+    ),
+    "teacher-transfers": Resource(ADMINS, lambda place: place.records.teacher_transfer),
+    "student-requests": Resource(ADMINS, lambda place: place.records.student_request),
 }
 
 
@@ -491,6 +516,376 @@ def check_token(sw: ScopeWorld, key: str, api: Client, route: str) -> None:
     assert me.data["username"] == user.username
 
 
+# --------------------------------------------------------------------------- the registries
+
+
+@dataclass(frozen=True)
+class WithRegistry(Case):
+    """A row on the registries: their objects exist before the row takes any snapshot."""
+
+    inner: Case
+
+    @property
+    def scoped(self) -> bool:  # type: ignore[override]
+        return self.inner.scoped
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        build_registry(sw)
+        self.inner.run(sw, key, api, route, method)
+
+
+def registry(case: Case) -> WithRegistry:
+    return WithRegistry(case)
+
+
+@dataclass(frozen=True)
+class HistoryRead(Case):
+    """The history rows of one object: its readers get them, everyone else gets 404."""
+
+    resource: str
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        resource = RESOURCES[self.resource]
+        client = api(key)
+        before = database_state()
+        inside = resource.inside(sw, key)
+        response = client.get(url(route, inside.pk))
+        if key in resource.readers:
+            assert response.status_code == 200, response.data
+            assert response.data["results"], f"{inside} has no history"
+        else:
+            assert response.status_code == 404, response.data
+        for obj in resource.outside(sw, key):
+            response = client.get(url(route, obj.pk))
+            assert response.status_code == 404, (obj, response.data)
+        assert database_state() == before
+
+
+Body = dict[str, Any] | Callable[[ScopeWorld], dict[str, Any]] | None
+
+
+def _body(body: Body, sw: ScopeWorld) -> dict[str, Any] | None:
+    return body(sw) if callable(body) else body
+
+
+@dataclass(frozen=True)
+class Act(Case):
+    """A write to one object whose outcome depends on the role kind and on the object's state
+    (a workflow step): roles in `kinds` may run the action, so an outside target answers 404
+    to them; of those, `writers` succeed on the inside target and the others get 403 from the
+    service; every other role gets 403 before any lookup. Refusals change no row."""
+
+    kinds: frozenset[str]
+    writers: frozenset[str]
+    inside: Callable[[ScopeWorld, str], Any]
+    outside: Callable[[Place], Any]
+    success: int
+    verify: Verify
+    body: Body = None
+    prepare: Callable[[Any], None] | None = None
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        assert self.writers <= self.kinds
+        client = api(key)
+        body = _body(self.body, sw)
+        for place in sw.outside(key):
+            obj = self.outside(place)
+            before = database_state()
+            response = call(client, method, url(route, obj.pk), body)
+            assert response.status_code == (404 if key in self.kinds else 403), (
+                obj,
+                response.data,
+            )
+            assert database_state() == before, f"a refused write changed rows ({obj})"
+        target = self.inside(sw, key)
+        if self.prepare is not None:
+            self.prepare(target)
+        before = database_state()
+        audit_before = AuditEvent.objects.count()
+        response = call(client, method, url(route, target.pk), body)
+        if key in self.writers:
+            assert response.status_code == self.success, response.data
+            self.verify(sw, target, response)
+            _assert_audited_inside(key, sw, audit_before)
+        else:
+            assert response.status_code == 403, response.data
+            assert database_state() == before
+
+
+UnitVerify = Callable[[ScopeWorld, str, Any], None]
+
+
+@dataclass(frozen=True)
+class UnitAct(Case):
+    """A set-based operation over a unit named in the request (a school): outside units do
+    not exist for the role (400 naming the field; a GET, which names it in its query, answers
+    404), `writers` succeed inside, roles in `kinds` but not in `writers` are refused by the
+    service (403), the others before anything runs. A GET (a preview) changes no row even
+    when it succeeds."""
+
+    kinds: frozenset[str]
+    writers: frozenset[str]
+    unit_field: str
+    success: int
+    verify: UnitVerify
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        client = api(key)
+        writes = method != "GET"
+        for place in sw.outside(key):
+            before = database_state()
+            response = call(client, method, url(route), {self.unit_field: place.school.pk})
+            if key in self.kinds and not writes:
+                assert response.status_code == 404, (place.name, response.data)
+                assert response.data == {"detail": NOT_FOUND}, response.data
+            elif key in self.kinds:
+                assert response.status_code == 400, (place.name, response.data)
+                assert response.data == {self.unit_field: [NOT_FOUND]}, response.data
+            else:
+                assert response.status_code == 403, (place.name, response.data)
+            assert database_state() == before, f"a refused call changed rows ({place.name})"
+        before = database_state()
+        audit_before = AuditEvent.objects.count()
+        response = call(client, method, url(route), {self.unit_field: sw.home.school.pk})
+        if key in self.writers:
+            assert response.status_code == self.success, response.data
+            self.verify(sw, key, response)
+            if writes:
+                _assert_audited_inside(key, sw, audit_before)
+            else:
+                assert database_state() == before
+        else:
+            assert response.status_code == 403, response.data
+            assert database_state() == before
+
+
+def expected_queue(sw: ScopeWorld, key: str) -> dict[str, int]:
+    """What waits for each role in `build_registry`'s world: the home school accepts one
+    transfer of each kind and the home county approves one; the bureaus confirm the graduating
+    students inside them (one at home, one in the far county)."""
+    counts = dict.fromkeys(StudentRequest.Kind.values, 0) | {"teacher_transfer": 0}
+    if key in ("school_admin", "county_admin"):
+        counts |= {StudentRequest.Kind.TRANSFER: 1, "teacher_transfer": 1}
+    if key in REGIONAL_ADMINS:
+        counts["graduating"] = 2 if key == "province_admin" else 1
+    return counts
+
+
+@dataclass(frozen=True)
+class QueueRead(Case):
+    """Each role's work queue counts what waits for its own decision inside its own unit."""
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        before = database_state()
+        response = api(key).get(url(route))
+        assert response.status_code == 200, response.data
+        counts = {item["key"]: item["count"] for item in response.data}
+        assert counts == expected_queue(sw, key), counts
+        assert database_state() == before
+
+
+TEACHING_ROLES = frozenset({"head_teacher", "subject_teacher"})
+ACCEPTING = frozenset({"school_admin"})
+APPROVING = frozenset({"county_admin", "city_admin"})
+DECIDING = ACCEPTING | APPROVING
+
+
+def _own_teacher(sw: ScopeWorld, key: str) -> TeacherRecord | None:
+    return sw.registry.own_teachers.get(key) if sw.registry is not None else None
+
+
+def verify_profile_updated(sw: ScopeWorld, school: Any, response: Any) -> None:
+    assert response.data["principal"] == "张红"
+    assert SchoolProfile.objects.get(pk=school.pk).principal == "张红"
+    change = SchoolChange.objects.filter(school=school, field="principal").first()
+    assert change is not None
+    assert (change.old_value, change.new_value, change.reason) == ("林建华", "张红", "校长换届")
+
+
+def verify_merged(sw: ScopeWorld, school: Any, response: Any) -> None:
+    assert response.data["status"] == SchoolProfile.Status.MERGED
+    assert response.data["merged_into"] == sw.home.school.pk
+    moved = StudentRecord.objects.get(pk=build_registry(sw).student_to_accept.record_id)
+    assert moved.school == sw.home.school
+
+
+def verify_closed(sw: ScopeWorld, school: Any, response: Any) -> None:
+    assert response.data["status"] == SchoolProfile.Status.CLOSED
+    assert SchoolProfile.objects.get(pk=school.pk).status == SchoolProfile.Status.CLOSED
+
+
+def teacher_body(sw: ScopeWorld, place: Place, key: str) -> dict[str, Any]:
+    return {
+        "school": place.school.pk,
+        "name": "秦老师",
+        "id_type": "1",
+        "id_number": fresh_adult_id_number(male=False),
+        "ethnicity": "01",
+        "education": "21",
+        "title": "3",
+        "position": "07",
+        "subjects": ["01", "02"],
+        "hired_on": "2012-09-01",
+        "employment": "1",
+    }
+
+
+def verify_teacher_registered(sw: ScopeWorld, key: str, response: Any) -> None:
+    teacher = TeacherRecord.objects.get(pk=response.data["id"])
+    assert teacher.school == sw.home.school
+    assert teacher.person.name == "秦老师"
+    assert response.data["subjects"] == ["01", "02"]
+    assert teacher.events.filter(kind=TeacherEvent.Kind.REGISTERED).exists()
+
+
+def verify_title_changed(sw: ScopeWorld, teacher: Any, response: Any) -> None:
+    assert response.data["title"] == "2"
+    titles = TitleHistory.objects.filter(teacher=teacher)
+    assert {(t.title, str(t.since)) for t in titles if t.title == "2"} == {("2", "2024-09-01")}
+    assert titles.count() == 2
+
+
+def verify_teacher_status(status: str) -> Verify:
+    def verify(sw: ScopeWorld, teacher: Any, response: Any) -> None:
+        assert response.data["status"] == status
+        assert TeacherRecord.objects.get(pk=teacher.pk).status == status
+
+    return verify
+
+
+def start_leave(teacher: Any) -> None:
+    registry_services.start_teacher_leave(actor=SYSTEM, teacher=teacher, reason="进修学习")
+
+
+def teacher_transfer_body(sw: ScopeWorld, place: Place, key: str) -> dict[str, Any]:
+    assert place.records.teacher is not None
+    return {
+        "teacher": place.records.teacher.pk,
+        "to_school": build_registry(sw).twin.pk,
+        "reason": "交流轮岗",
+    }
+
+
+def verify_teacher_transfer_opened(sw: ScopeWorld, key: str, response: Any) -> None:
+    transfer = TeacherTransfer.objects.get(pk=response.data["id"])
+    assert transfer.teacher == sw.home.records.teacher
+    assert transfer.status == TeacherTransfer.Status.PENDING
+    assert response.data["waiting"]["path"] == build_registry(sw).twin.path
+
+
+def student_request_body(sw: ScopeWorld, place: Place, key: str) -> dict[str, Any]:
+    assert place.records.student is not None
+    return {"kind": "suspend", "record": place.records.student.pk, "reason": "因病休学"}
+
+
+def verify_student_request_opened(sw: ScopeWorld, key: str, response: Any) -> None:
+    request = StudentRequest.objects.get(pk=response.data["id"])
+    assert request.record == sw.home.records.student
+    assert request.kind == StudentRequest.Kind.SUSPEND
+    assert response.data["waiting"] == {"level": "county", "path": "510104", "name": "锦江区"}
+    assert StudentRecord.objects.get(pk=request.record_id).status == StudentRecord.Status.ENROLLED
+
+
+def verify_accepted(sw: ScopeWorld, flow: Any, response: Any) -> None:
+    assert response.data["status"] == "pending"
+    assert response.data["waiting"]["path"] == "510104"
+    assert type(flow).objects.get(pk=flow.pk).step == 1
+
+
+def verify_teacher_moved(sw: ScopeWorld, transfer: Any, response: Any) -> None:
+    assert response.data["status"] == "approved"
+    assert TeacherRecord.objects.get(pk=transfer.teacher_id).school == build_registry(sw).twin
+
+
+def verify_student_moved(sw: ScopeWorld, request: Any, response: Any) -> None:
+    assert response.data["status"] == "approved"
+    record = StudentRecord.objects.get(pk=request.record_id)
+    assert (record.school, record.school_class) == (
+        build_registry(sw).twin,
+        build_registry(sw).twin_class,
+    )
+
+
+def verify_rejected(sw: ScopeWorld, flow: Any, response: Any) -> None:
+    assert response.data["status"] == "rejected"
+    assert response.data["decision_note"] == "学位已满"
+
+
+def verify_withdrawn(sw: ScopeWorld, flow: Any, response: Any) -> None:
+    assert response.data["status"] == "withdrawn"
+    assert type(flow).objects.get(pk=flow.pk).status == "withdrawn"
+
+
+def enrol_body(sw: ScopeWorld, place: Place, key: str) -> dict[str, Any]:
+    return {
+        "school_class": place.school_class.pk,
+        "name": "新同学",
+        "id_type": "1",
+        "id_number": fresh_id_number(male=False),
+        "ethnicity": "01",
+    }
+
+
+def verify_enrolled(sw: ScopeWorld, key: str, response: Any) -> None:
+    record = StudentRecord.objects.get(pk=response.data["id"])
+    assert record.school_class == sw.home.school_class
+    assert response.data["number"].startswith("G510104")
+    assert "*" in response.data["number"]
+    assert record.events.filter(kind=StudentEvent.Kind.ENROLLED).exists()
+
+
+def verify_student_updated(sw: ScopeWorld, record: Any, response: Any) -> None:
+    assert response.data["health"] == "2"
+    assert StudentRecord.objects.get(pk=record.pk).health == "2"
+
+
+def verify_number_revealed(sw: ScopeWorld, record: Any, response: Any) -> None:
+    assert response.data["number"] == "G" + get_vault().decrypt(bytes(record.person.id_cipher))
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.REVEAL, object_id=str(record.person_id)
+    ).exists()
+
+
+def verify_id_recorded(sw: ScopeWorld, record: Any, response: Any) -> None:
+    assert response.data["number"].startswith("G510104")
+    assert StudentNumberAlias.objects.filter(record=record, number=record.number_masked).exists()
+
+
+def verify_resumed(sw: ScopeWorld, record: Any, response: Any) -> None:
+    assert response.data["status"] == StudentRecord.Status.ENROLLED
+    assert StudentRecord.objects.get(pk=record.pk).status == StudentRecord.Status.ENROLLED
+
+
+def verify_graduated(sw: ScopeWorld, key: str, response: Any) -> None:
+    assert response.data == {"graduated": 1}
+    graduate = StudentRecord.objects.get(pk=build_registry(sw).graduating.pk)
+    assert graduate.status == StudentRecord.Status.GRADUATED
+
+
+def verify_rolled_over(sw: ScopeWorld, key: str, response: Any) -> None:
+    assert response.data["dry_run"] is False
+    # 王小雨, 马思远, 白晨曦 and 林小溪 (the sibling class) move up; 许若彤 is suspended and
+    # 钱一诺 already graduates.
+    assert response.data["promoted"] == 4
+    record = StudentRecord.objects.select_related("school_class__school_year").get(
+        pk=sw.home.records.student.pk  # type: ignore[union-attr]
+    )
+    assert record.school_class is not None
+    assert (record.school_class.grade_id, record.school_class.school_year.start_year) == (
+        "14",
+        2026,
+    )
+
+
+def verify_previewed(sw: ScopeWorld, key: str, response: Any) -> None:
+    assert response.data["dry_run"] is True
+    plan = response.data["plan"]
+    assert (plan["to_promote"], plan["staying_suspended"], plan["to_mark_graduating"]) == (4, 1, 0)
+
+
+REJECTION = {"reason": "学位已满"}
+
+
 REFERENCE_REASON = "a code table: the same rows for every role and every unit"
 
 MATRIX: dict[tuple[str, str], Case] = {
@@ -561,6 +956,213 @@ MATRIX: dict[tuple[str, str], Case] = {
         check_token,
         changes_rows=True,
     ),
+    # The registries (学校库 / 教师库 / 学籍库).
+    ("api/v1/code-tables/", "GET"): Unscoped(REFERENCE_REASON, reference_list(CodeTable, "name")),
+    ("api/v1/code-tables/{name}/", "GET"): Unscoped(
+        REFERENCE_REASON, reference_detail(CodeTable, "name")
+    ),
+    ("api/v1/school-profiles/", "GET"): ListRead("school-profiles"),
+    ("api/v1/school-profiles/{pk}/", "GET"): DetailRead("school-profiles"),
+    ("api/v1/school-profiles/{pk}/", "PATCH"): registry(
+        Change(
+            "school-profiles",
+            ADMINS,
+            200,
+            verify_profile_updated,
+            body={"principal": "张红", "reason": "校长换届"},
+        )
+    ),
+    ("api/v1/school-profiles/{pk}/history/", "GET"): registry(HistoryRead("school-profiles")),
+    ("api/v1/school-profiles/{pk}/merge/", "POST"): registry(
+        Act(
+            REGIONAL_ADMINS,
+            REGIONAL_ADMINS,
+            inside=lambda sw, key: build_registry(sw).twin,
+            outside=lambda place: place.school,
+            success=200,
+            verify=verify_merged,
+            body=lambda sw: {"into": sw.home.school.pk, "reason": "布局调整"},
+        )
+    ),
+    ("api/v1/school-profiles/{pk}/close/", "POST"): Act(
+        REGIONAL_ADMINS,
+        REGIONAL_ADMINS,
+        inside=lambda sw, key: sw.world.teaching_point,
+        outside=lambda place: place.school,
+        success=200,
+        verify=verify_closed,
+        body={"reason": "生源不足"},
+    ),
+    ("api/v1/teachers/", "GET"): registry(ListRead("teachers")),
+    ("api/v1/teachers/", "POST"): Create(ADMINS, teacher_body, "school", verify_teacher_registered),
+    ("api/v1/teachers/{pk}/", "GET"): registry(DetailRead("teachers")),
+    ("api/v1/teachers/{pk}/", "PATCH"): registry(
+        Change(
+            "teachers",
+            ADMINS,
+            200,
+            verify_title_changed,
+            body={"title": "2", "title_since": "2024-09-01"},
+        )
+    ),
+    ("api/v1/teachers/{pk}/events/", "GET"): registry(HistoryRead("teachers")),
+    ("api/v1/teachers/{pk}/titles/", "GET"): registry(HistoryRead("teachers")),
+    ("api/v1/teachers/{pk}/retire/", "POST"): registry(
+        Change("teachers", ADMINS, 200, verify_teacher_status("retired"))
+    ),
+    ("api/v1/teachers/{pk}/start-leave/", "POST"): registry(
+        Change("teachers", ADMINS, 200, verify_teacher_status("on_leave"), body={"reason": "进修"})
+    ),
+    ("api/v1/teachers/{pk}/end-leave/", "POST"): registry(
+        Act(
+            ADMINS,
+            ADMINS,
+            inside=lambda sw, key: sw.home.records.teacher,
+            outside=lambda place: place.records.teacher,
+            success=200,
+            verify=verify_teacher_status("active"),
+            prepare=start_leave,
+        )
+    ),
+    ("api/v1/teacher-transfers/", "GET"): registry(ListRead("teacher-transfers")),
+    ("api/v1/teacher-transfers/", "POST"): registry(
+        Create(ADMINS, teacher_transfer_body, "teacher", verify_teacher_transfer_opened)
+    ),
+    ("api/v1/teacher-transfers/{pk}/", "GET"): registry(DetailRead("teacher-transfers")),
+    ("api/v1/teacher-transfers/{pk}/accept/", "POST"): registry(
+        Act(
+            ACCEPTING,
+            ACCEPTING,
+            inside=lambda sw, key: build_registry(sw).teacher_to_accept,
+            outside=lambda place: place.records.teacher_transfer,
+            success=200,
+            verify=verify_accepted,
+            body={"note": "同意接收"},
+        )
+    ),
+    ("api/v1/teacher-transfers/{pk}/approve/", "POST"): registry(
+        Act(
+            APPROVING,
+            frozenset({"county_admin"}),
+            inside=lambda sw, key: build_registry(sw).teacher_to_approve,
+            outside=lambda place: place.records.teacher_transfer,
+            success=200,
+            verify=verify_teacher_moved,
+        )
+    ),
+    ("api/v1/teacher-transfers/{pk}/reject/", "POST"): registry(
+        Act(
+            DECIDING,
+            ACCEPTING,
+            inside=lambda sw, key: build_registry(sw).teacher_to_accept,
+            outside=lambda place: place.records.teacher_transfer,
+            success=200,
+            verify=verify_rejected,
+            body=REJECTION,
+        )
+    ),
+    ("api/v1/teacher-transfers/{pk}/withdraw/", "POST"): registry(
+        Act(
+            ADMINS,
+            ACCEPTING,
+            inside=lambda sw, key: build_registry(sw).teacher_to_approve,
+            outside=lambda place: place.records.teacher_transfer,
+            success=200,
+            verify=verify_withdrawn,
+        )
+    ),
+    ("api/v1/students/", "GET"): registry(ListRead("students")),
+    ("api/v1/students/", "POST"): Create(ADMINS, enrol_body, "school_class", verify_enrolled),
+    ("api/v1/students/{pk}/", "GET"): registry(DetailRead("students")),
+    ("api/v1/students/{pk}/", "PATCH"): registry(
+        Change("students", ADMINS, 200, verify_student_updated, body={"health": "2"})
+    ),
+    ("api/v1/students/{pk}/events/", "GET"): registry(HistoryRead("students")),
+    ("api/v1/students/{pk}/reveal-number/", "POST"): registry(
+        Change("students", ADMINS, 200, verify_number_revealed)
+    ),
+    ("api/v1/students/{pk}/record-id/", "POST"): registry(
+        Act(
+            ADMINS,
+            ADMINS,
+            inside=lambda sw, key: build_registry(sw).unidentified,
+            outside=lambda place: place.records.student,
+            success=200,
+            verify=verify_id_recorded,
+            body=lambda sw: {
+                "id_type": "1",
+                "id_number": build_registry(sw).unidentified_id_number,
+            },
+        )
+    ),
+    ("api/v1/students/{pk}/resume/", "POST"): registry(
+        Act(
+            ADMINS,
+            ADMINS,
+            inside=lambda sw, key: build_registry(sw).suspended,
+            outside=lambda place: place.records.student,
+            success=200,
+            verify=verify_resumed,
+            body=lambda sw: {"school_class": sw.home.school_class.pk, "reason": "病愈复学"},
+        )
+    ),
+    ("api/v1/students/graduate/", "POST"): registry(
+        UnitAct(REGIONAL_ADMINS, REGIONAL_ADMINS, "school", 200, verify_graduated)
+    ),
+    ("api/v1/student-requests/", "GET"): registry(ListRead("student-requests")),
+    ("api/v1/student-requests/", "POST"): registry(
+        Create(ADMINS, student_request_body, "record", verify_student_request_opened)
+    ),
+    ("api/v1/student-requests/{pk}/", "GET"): registry(DetailRead("student-requests")),
+    ("api/v1/student-requests/{pk}/accept/", "POST"): registry(
+        Act(
+            ACCEPTING,
+            ACCEPTING,
+            inside=lambda sw, key: build_registry(sw).student_to_accept,
+            outside=lambda place: place.records.student_request,
+            success=200,
+            verify=verify_accepted,
+            body=lambda sw: {"school_class": sw.home.school_class.pk, "note": "同意接收"},
+        )
+    ),
+    ("api/v1/student-requests/{pk}/approve/", "POST"): registry(
+        Act(
+            APPROVING,
+            frozenset({"county_admin"}),
+            inside=lambda sw, key: build_registry(sw).student_to_approve,
+            outside=lambda place: place.records.student_request,
+            success=200,
+            verify=verify_student_moved,
+        )
+    ),
+    ("api/v1/student-requests/{pk}/reject/", "POST"): registry(
+        Act(
+            DECIDING,
+            ACCEPTING,
+            inside=lambda sw, key: build_registry(sw).student_to_accept,
+            outside=lambda place: place.records.student_request,
+            success=200,
+            verify=verify_rejected,
+            body=REJECTION,
+        )
+    ),
+    ("api/v1/student-requests/{pk}/withdraw/", "POST"): registry(
+        Act(
+            ADMINS,
+            ACCEPTING,
+            inside=lambda sw, key: build_registry(sw).student_to_approve,
+            outside=lambda place: place.records.student_request,
+            success=200,
+            verify=verify_withdrawn,
+        )
+    ),
+    ("api/v1/rollover/", "POST"): registry(
+        UnitAct(ADMINS, ADMINS, "school", 200, verify_rolled_over)
+    ),
+    ("api/v1/rollover/preview/", "GET"): registry(
+        UnitAct(ADMINS, ADMINS, "school", 200, verify_previewed)
+    ),
+    ("api/v1/queues/", "GET"): registry(QueueRead()),
 }
 
 CELLS = [

@@ -1,4 +1,6 @@
-"""Headless Chromium logs in as a county and a school administrator and walks the main pages.
+"""Headless Chromium logs in as a county and a school administrator and walks the main pages,
+the registry's included (approving a transfer, enrolling a student, requesting and withdrawing a
+transfer).
 
 Runs against pytest-django's live server (static files served from the apps) with Debian's
 Chromium driven by Playwright; skipped when Chromium is not installed.
@@ -6,11 +8,17 @@ Chromium driven by Playwright; skipped when Chromium is not installed.
 
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from santong.accounts.identity import get_vault, make_resident_id
+from santong.core.actors import SYSTEM
+from santong.orgs import services as org_services
+from santong.orgs.models import Grade
+from santong.registry import services as registry_services
 from santong.testing.world import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -152,3 +160,116 @@ def test_phone_width_collapses_the_navigation(world, live_server, browser):
     assert table.evaluate("element => getComputedStyle(element).overflowX") == "auto"
     width = walker.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
+
+
+def registry_world(world: Any) -> Any:
+    """王小雨 and 陈静 on record; a transfer of a second student to the teaching point,
+    accepted by the school and waiting for the county."""
+    actor = world.actor("school_admin")
+    person = world.users["student"].person
+    record = registry_services.enrol_student(
+        actor=actor,
+        school_class=world.school_class,
+        name=person.name,
+        id_type="1",
+        id_number=get_vault().decrypt(bytes(person.id_cipher)),
+        ethnicity="01",
+    )
+    teacher = world.users["head_teacher"].person
+    registry_services.register_teacher(
+        actor=actor,
+        school=world.school,
+        name=teacher.name,
+        id_type="1",
+        id_number=get_vault().decrypt(bytes(teacher.id_cipher)),
+        ethnicity="01",
+        education="21",
+        title="3",
+        position="07",
+        hired_on=date(2006, 9, 1),
+        employment="1",
+    )
+    moving = registry_services.enrol_student(
+        actor=actor,
+        school_class=world.school_class,
+        name="李明",
+        id_type="1",
+        id_number=make_resident_id("510105", date(2016, 4, 1), 88, True),
+        ethnicity="01",
+    )
+    point_class = org_services.create_class(
+        actor=SYSTEM,
+        school=world.teaching_point,
+        school_year=world.year,
+        grade=Grade.objects.get(code="13"),
+        number=1,
+    )
+    flow = registry_services.request_transfer(
+        actor=actor, record=moving, to_school=world.teaching_point, reason="就近入学"
+    )
+    registry_services.approve_request(actor=actor, request=flow, school_class=point_class)
+    return record
+
+
+def test_county_admin_walks_the_registry(world, live_server, browser):
+    registry_world(world)
+    walker = Walker(browser, live_server.url)
+    walker.login("county_admin")
+    walker.check("待办事项")
+    walker.page.click("#st-registry")
+    walker.follow("#st-nav a[href='/registry/queue/']", "待我审批的学籍申请", "李明", "就近入学")
+    walker.follow("main table a[href^='/registry/requests/']", "审批环节", "已通过", "待处理")
+    walker.page.click("form[data-decide] button[type=submit]")
+    walker.page.wait_for_load_state()
+    walker.check("审批已全部通过，变更已生效。", "锦江区实验小学三圣教学点 三年级（1）班")
+    walker.open("/registry/students/", "学籍", "王小雨", "导出 Excel")
+    walker.page.fill("#id_q", "王小雨")
+    walker.page.click("form[role=search] button[type=submit]")
+    walker.page.wait_for_load_state()
+    walker.follow("main table a[href^='/registry/students/']", "学籍变动记录", "新生注册")
+    walker.open("/registry/teachers/", "陈静")
+    walker.follow("main table a[href^='/registry/teachers/']", "职称记录", "一级教师")
+    walker.open("/registry/schools/", "学校档案", "正常办学")
+    walker.follow("main table a[href^='/registry/schools/']", "登记信息", "变更记录")
+    walker.page.click("text=修改档案")
+    walker.page.wait_for_load_state()
+    walker.page.fill("#id_phone", "abc")
+    walker.page.click("main form button[type=submit]")
+    walker.page.wait_for_load_state()
+    walker.check("联系电话应为7到20位数字")
+    walker.open("/registry/rollover/", "学年升级", "第一步：选择范围")
+    walker.page.click("main button[name=preview]")
+    walker.page.wait_for_load_state()
+    walker.check("将升级学生", "执行升级")
+    walker.open("/registry/codes/ethnicity/", "代码表", "汉族", "彝族")
+    assert walker.console_errors == []
+
+
+def test_school_admin_enrols_and_requests_a_transfer(world, live_server, browser):
+    registry_world(world)
+    walker = Walker(browser, live_server.url)
+    walker.login("school_admin")
+    walker.open("/registry/students/new/", "新生注册", "证件号码")
+    walker.page.select_option(
+        "#id_school_class", label="成都市锦江区实验小学 三年级（1）班（2025-2026）"
+    )
+    walker.page.fill("#id_name", "赵子涵")
+    walker.page.fill("#id_id_number", make_resident_id("510105", date(2016, 6, 6), 11, False))
+    walker.page.click("main form button[type=submit]")
+    walker.page.wait_for_load_state()
+    walker.check("已为 赵子涵 注册学籍", "学籍变动记录", "新生注册")
+    walker.page.click("text=申请转学")
+    walker.page.wait_for_load_state()
+    walker.page.fill("#id_to_school", "小学")
+    walker.page.fill("#id_reason", "随父母工作调动")
+    walker.page.click("main form button[type=submit].btn-primary")
+    walker.page.wait_for_load_state()
+    walker.check("找到多所学校，请在下面选择一所。")
+    walker.page.click("[data-matches] button[value='1510107001']")
+    walker.page.wait_for_load_state()
+    walker.check("转学申请已提交，等待审批。", "成都市武侯区第一小学", "待处理")
+    walker.page.click("form[data-withdraw] button[type=submit]")
+    walker.page.wait_for_load_state()
+    walker.check("申请状态：已撤回。")
+    walker.open("/registry/queue/", "待办", "没有等待您审批的学籍申请")
+    assert walker.console_errors == []

@@ -61,7 +61,7 @@ def grow(world, schools=12, classes_per_school=2, students_per_class=4):
 
 @pytest.mark.parametrize(
     ("key", "budget"),
-    [("province_admin", 11), ("city_admin", 11), ("county_admin", 11), ("school_admin", 11)],
+    [("province_admin", 12), ("city_admin", 12), ("county_admin", 12), ("school_admin", 12)],
 )
 def test_home_of_each_admin_level(world, browse, django_assert_max_num_queries, key, budget):
     client = browse(key)

@@ -130,10 +130,10 @@ def test_teacher_transfers_wait_in_the_queues(reg):
     assert selectors.teacher_transfers(role=reg.world.roles["far_county_admin"]).count() == 0
 
 
-def test_work_queue_is_three_queries(reg, populated, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_work_queue_is_one_query(reg, populated, django_assert_num_queries):
+    with django_assert_num_queries(1):
         selectors.work_queue(role=reg.world.roles["county_admin"])
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         selectors.work_queue(role=reg.world.roles["school_admin"])
 
 

@@ -7,7 +7,6 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -34,10 +33,11 @@ from santong.accounts.serializers import (
     TokenSerializer,
 )
 from santong.core.api import IdFilter, parse_input, request_actor
+from santong.core.filters import FilterSet
 from santong.core.permissions import HasActiveRole, ScopedViewSetMixin
 
 
-class PersonFilter(filters.FilterSet):  # type: ignore[misc]
+class PersonFilter(FilterSet):
     class Meta:
         model = Person
         fields = ["gender", "id_type"]
@@ -66,7 +66,7 @@ class PersonViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[Person]):
         return Response(RevealedIdNumberSerializer({"id_number": number}).data)
 
 
-class AccountFilter(filters.FilterSet):  # type: ignore[misc]
+class AccountFilter(FilterSet):
     class Meta:
         model = User
         fields = ["is_active"]
@@ -123,7 +123,7 @@ class AccountViewSet(
         return Response(NewPasswordSerializer({"password": password}).data)
 
 
-class RoleFilter(filters.FilterSet):  # type: ignore[misc]
+class RoleFilter(FilterSet):
     user = IdFilter(field_name="user_id")
 
     class Meta:

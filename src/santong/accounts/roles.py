@@ -21,7 +21,11 @@ RANK: dict[str, int] = {
 }
 
 # The region level a regional administrator binds to.
-REGION_LEVEL: dict[str, str] = {K.PROVINCE_ADMIN: "province", K.CITY_ADMIN: "city", K.COUNTY_ADMIN: "county"}
+REGION_LEVEL: dict[str, str] = {
+    K.PROVINCE_ADMIN: "province",
+    K.CITY_ADMIN: "city",
+    K.COUNTY_ADMIN: "county",
+}
 
 
 def is_admin_kind(kind: str) -> bool:

@@ -10,7 +10,12 @@ from rest_framework import serializers
 from santong.accounts import selectors
 from santong.accounts.models import Person, Role, User
 from santong.accounts.services import is_locked
-from santong.core.api import InputSerializer, ScopedPrimaryKeyRelatedField
+from santong.core.api import (
+    InputSerializer,
+    KeyRelatedField,
+    ScopedPrimaryKeyRelatedField,
+    TextField,
+)
 from santong.orgs import selectors as org_selectors
 from santong.orgs.models import Region, School, SchoolClass, Subject
 
@@ -43,10 +48,14 @@ class RevealedIdNumberSerializer(serializers.Serializer[Any]):
 
 class AccountSerializer(serializers.ModelSerializer[User]):
     name = serializers.CharField(
-        source="person.name", read_only=True, default=None, label=_("姓名")
+        source="person.name", read_only=True, allow_null=True, default=None, label=_("姓名")
     )
     id_masked = serializers.CharField(
-        source="person.id_masked", read_only=True, default=None, label=_("证件号码")
+        source="person.id_masked",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        label=_("证件号码"),
     )
     is_locked = serializers.SerializerMethodField(label=_("已锁定"))
 
@@ -76,7 +85,7 @@ class NewPasswordSerializer(serializers.Serializer[Any]):
 class AccountCreateSerializer(InputSerializer):
     """A new person, their account and its first role, which places the account in scope."""
 
-    name = serializers.CharField(label=_("姓名"), max_length=64)
+    name = TextField(label=_("姓名"), max_length=64)
     gender = serializers.ChoiceField(
         label=_("性别"), choices=Person.Gender.choices, required=False, allow_null=True
     )
@@ -85,9 +94,14 @@ class AccountCreateSerializer(InputSerializer):
     id_number = serializers.CharField(
         label=_("证件号码"), max_length=32, required=False, allow_blank=True, default=""
     )
-    username = serializers.CharField(label=_("用户名"), max_length=64)
-    phone = serializers.CharField(
-        label=_("手机号"), max_length=11, required=False, allow_blank=True, allow_null=True
+    username = TextField(label=_("用户名"), max_length=64, form="NFKC")
+    phone = TextField(
+        label=_("手机号"),
+        max_length=11,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        form="NFKC",
     )
     password = serializers.CharField(
         label=_("初始密码"),
@@ -118,7 +132,7 @@ class AccountCreateSerializer(InputSerializer):
         required=False,
         allow_null=True,
     )
-    subject = serializers.PrimaryKeyRelatedField(
+    subject = KeyRelatedField(
         label=_("学科"), queryset=Subject.objects.all(), required=False, allow_null=True
     )
     child = ScopedPrimaryKeyRelatedField(
@@ -136,14 +150,14 @@ class RoleSerializer(serializers.ModelSerializer[Role]):
     )
     username = serializers.CharField(source="user.username", read_only=True, label=_("用户名"))
     name = serializers.CharField(
-        source="user.person.name", read_only=True, default=None, label=_("姓名")
+        source="user.person.name", read_only=True, allow_null=True, default=None, label=_("姓名")
     )
     unit_name = serializers.CharField(read_only=True, label=_("所属单位"))
     subject_name = serializers.CharField(
-        source="subject.name", read_only=True, default=None, label=_("学科名称")
+        source="subject.name", read_only=True, allow_null=True, default=None, label=_("学科名称")
     )
     child_name = serializers.CharField(
-        source="child.name", read_only=True, default=None, label=_("子女姓名")
+        source="child.name", read_only=True, allow_null=True, default=None, label=_("子女姓名")
     )
 
     class Meta:
@@ -191,7 +205,7 @@ class RoleGrantSerializer(InputSerializer):
         required=False,
         allow_null=True,
     )
-    subject = serializers.PrimaryKeyRelatedField(
+    subject = KeyRelatedField(
         label=_("学科"), queryset=Subject.objects.all(), required=False, allow_null=True
     )
     child = ScopedPrimaryKeyRelatedField(
@@ -237,7 +251,7 @@ class SwitchRoleSerializer(InputSerializer):
 
 
 class TokenRequestSerializer(InputSerializer):
-    username = serializers.CharField(label=_("用户名或手机号"), max_length=64)
+    username = TextField(label=_("用户名或手机号"), max_length=64, form="NFKC")
     password = serializers.CharField(
         label=_("密码"), max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from santong.accounts import views
+from santong.accounts import activation, views
 
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("activate/", activation.activate, name="activate"),
     path("password/", views.password_change, name="password_change"),
     path("switch-role/", views.switch_role, name="switch_role"),
     path("people/", views.person_list, name="person_list"),

@@ -1,7 +1,6 @@
 """The audit log over the API: each administrator reads the events inside its scope."""
 
 from django.db.models import QuerySet
-from django_filters import rest_framework as filters
 from rest_framework import viewsets
 
 from santong.accounts.models import Role
@@ -9,10 +8,11 @@ from santong.audit import selectors
 from santong.audit.models import AuditEvent
 from santong.audit.serializers import AuditEventSerializer
 from santong.core.api import IdFilter
+from santong.core.filters import FilterSet
 from santong.core.permissions import ScopedViewSetMixin
 
 
-class AuditEventFilter(filters.FilterSet):  # type: ignore[misc]
+class AuditEventFilter(FilterSet):
     actor = IdFilter(field_name="actor_id")
 
     class Meta:

@@ -4,8 +4,10 @@ Rows come from `values_list(...).iterator()` in chunks, so no model instance is 
 whole result is never held; xlsxwriter's `constant_memory` mode writes each row out as soon as
 it is complete, into an anonymous temporary file that the response streams and the operating
 system removes when it is closed. Personal data leaves only in masked form (the columns name
-`id_masked`, never the cipher), every text cell that a spreadsheet would take for a formula is
-neutralised, and each export is written to the audit log with its filters and row count.
+`id_masked`; only an exporter granted `accounts.export_id_numbers` who asks for them with
+`id_numbers=full` gets them decrypted, and the audit row says so), every text cell that a
+spreadsheet would take for a formula is neutralised, and each export is written to the audit
+log with its filters and row count.
 """
 
 import json
@@ -17,13 +19,16 @@ from decimal import Decimal
 from typing import Any
 
 import xlsxwriter
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from santong.accounts.identity import get_vault
 from santong.accounts.models import Role
+from santong.accounts.services import may_export_id_numbers
 from santong.audit.models import AuditEvent
 from santong.audit.services import record_event
 from santong.core.actors import Actor, client_ip
@@ -32,6 +37,7 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 CHUNK_SIZE = 2000
 # A spreadsheet treats text starting with these as a formula (or DDE payload).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ID_MASKED, ID_CIPHER = "id_masked", "id_cipher"
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,14 @@ def rows(queryset: QuerySet[Any], fields: Sequence[str]) -> Any:
     return queryset.prefetch_related(None).values_list(*fields).iterator(chunk_size=CHUNK_SIZE)
 
 
+def full_id_field(field: str) -> str:
+    """The encrypted column behind a masked ID number column (`person__id_masked` →
+    `person__id_cipher`), for an export with ID numbers in full."""
+    if field == ID_MASKED or field.endswith(f"__{ID_MASKED}"):
+        return field.removesuffix(ID_MASKED) + ID_CIPHER
+    return field
+
+
 def export_filters(query: Mapping[str, Any]) -> dict[str, Any]:
     """The list filters in effect, as recorded in the audit row."""
     ignored = {"format", "page"}
@@ -120,11 +134,21 @@ def export_xlsx(
         sheet.sheet.set_column(col, col, column.width)
         sheet.sheet.write_string(0, col, str(column.header), sheet.header)
     sheet.sheet.freeze_panes(1, 0)
-    fields = [column.field for column in export.columns]
+    full_ids = request.GET.get("id_numbers") == "full"
+    if full_ids and not may_export_id_numbers(request.user):
+        raise PermissionDenied(_("您没有导出完整证件号码的权限。"))
+    fields = [
+        full_id_field(column.field) if full_ids else column.field for column in export.columns
+    ]
+    revealed = {i for i, name in enumerate(fields) if name.endswith(ID_CIPHER)}
+    decrypt = get_vault().decrypt
     count = 0
     for count, row in enumerate(rows(queryset, fields), start=1):
         for col, (column, raw) in enumerate(zip(export.columns, row, strict=True)):
-            sheet.write(count, col, column.value(raw))
+            if col in revealed:
+                sheet.write(count, col, decrypt(raw) if raw else "")
+            else:
+                sheet.write(count, col, column.value(raw))
     workbook.close()
     handle.seek(0)
     model: type[Model] = queryset.model
@@ -134,7 +158,11 @@ def export_xlsx(
         object_type=model._meta.model_name or "",
         object_repr=str(export.name),
         path=role.path,
-        detail={"filters": export_filters(request.GET), "rows": count},
+        detail={
+            "filters": export_filters(request.GET),
+            "rows": count,
+            **({"id_numbers": "full"} if full_ids else {}),
+        },
     )
     filename = f"{export.name}-{timezone.localdate():%Y%m%d}.xlsx"
     return FileResponse(

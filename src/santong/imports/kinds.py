@@ -101,4 +101,4 @@ def get_kind(name: str, context: ImportContext | None = None) -> ImportKind:
 
 
 def _load_builtin_kinds() -> None:
-    from santong.imports import schools  # noqa: F401  registers itself
+    from santong.imports import parents, schools, students, teachers  # noqa: F401  register

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from santong.accounts.models import Role
 from santong.accounts.roles import ADMIN_KINDS, REGION_LEVEL
 from santong.core.api import IdFilter, parse_input, request_actor
+from santong.core.filters import FilterSet
 from santong.core.permissions import HasActiveRole, ScopedViewSetMixin
 from santong.orgs import selectors, services
 from santong.orgs.models import Grade, Region, School, SchoolClass, SchoolYear, Stage, Subject
@@ -34,7 +35,7 @@ from santong.orgs.serializers import (
 SCHOOL_FOUNDERS = tuple(REGION_LEVEL)
 
 
-class RegionFilter(filters.FilterSet):  # type: ignore[misc]
+class RegionFilter(FilterSet):
     parent = filters.CharFilter(field_name="parent_id")
 
     class Meta:
@@ -42,9 +43,16 @@ class RegionFilter(filters.FilterSet):  # type: ignore[misc]
         fields = ["level", "parent"]
 
 
+# Codes in the URL are checked by shape before any query: a code holding a NUL character,
+# which PostgreSQL cannot compare, then never reaches the database (it answers 404).
+REGION_CODE = r"[0-9]+"
+TABLE_CODE = r"[0-9A-Za-z]+"
+
+
 class RegionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[Region]):
     serializer_class = RegionSerializer
     lookup_field = "code"
+    lookup_value_regex = REGION_CODE
     filterset_class = RegionFilter
     search_fields = ["name"]
     ordering_fields = ["code", "name"]
@@ -53,7 +61,7 @@ class RegionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[Region]):
         return selectors.regions(role=role)
 
 
-class SchoolFilter(filters.FilterSet):  # type: ignore[misc]
+class SchoolFilter(FilterSet):
     county = filters.CharFilter(field_name="county_id")
     host_school = IdFilter(field_name="host_school_id")
 
@@ -91,7 +99,7 @@ class SchoolViewSet(
         return Response(self.get_serializer(school).data)
 
 
-class SchoolClassFilter(filters.FilterSet):  # type: ignore[misc]
+class SchoolClassFilter(FilterSet):
     school = IdFilter(field_name="school_id")
     school_year = IdFilter(field_name="school_year_id")
     grade = filters.CharFilter(field_name="grade_id")
@@ -147,23 +155,35 @@ class SchoolYearViewSet(viewsets.ReadOnlyModelViewSet[SchoolYear]):
 class StageViewSet(viewsets.ReadOnlyModelViewSet[Stage]):
     permission_classes = (HasActiveRole,)
     lookup_field = "code"
+    lookup_value_regex = TABLE_CODE
     queryset = Stage.objects.all()
     serializer_class = StageSerializer
     search_fields = ["name"]
 
 
+class GradeFilter(FilterSet):
+    # By code, like the other code filters: an unknown stage lists nothing rather than failing.
+    stage = filters.CharFilter(field_name="stage_id")
+
+    class Meta:
+        model = Grade
+        fields = ["stage"]
+
+
 class GradeViewSet(viewsets.ReadOnlyModelViewSet[Grade]):
     permission_classes = (HasActiveRole,)
     lookup_field = "code"
+    lookup_value_regex = TABLE_CODE
     queryset = Grade.objects.select_related("stage")
     serializer_class = GradeSerializer
-    filterset_fields = ["stage"]
+    filterset_class = GradeFilter
     search_fields = ["name"]
 
 
 class SubjectViewSet(viewsets.ReadOnlyModelViewSet[Subject]):
     permission_classes = (HasActiveRole,)
     lookup_field = "code"
+    lookup_value_regex = TABLE_CODE
     queryset = Subject.objects.all()
     serializer_class = SubjectSerializer
     search_fields = ["name"]

@@ -3,7 +3,12 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from santong.core.api import InputSerializer, ScopedPrimaryKeyRelatedField
+from santong.core.api import (
+    InputSerializer,
+    KeyRelatedField,
+    ScopedPrimaryKeyRelatedField,
+    TextField,
+)
 from santong.orgs import selectors
 from santong.orgs.models import Grade, Region, School, SchoolClass, SchoolYear, Stage, Subject
 
@@ -31,7 +36,11 @@ class SchoolSerializer(serializers.ModelSerializer[School]):
     county_name = serializers.CharField(source="county.name", read_only=True, label=_("区县"))
     city_name = serializers.CharField(source="county.parent.name", read_only=True, label=_("地市"))
     host_school_name = serializers.CharField(
-        source="host_school.name", read_only=True, default=None, label=_("主校名称")
+        source="host_school.name",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        label=_("主校名称"),
     )
 
     class Meta:
@@ -58,12 +67,12 @@ class SchoolSerializer(serializers.ModelSerializer[School]):
 
 
 class SchoolCreateSerializer(InputSerializer):
-    code = serializers.CharField(label=_("学校标识码"), max_length=10)
-    name = serializers.CharField(label=_("学校名称"), max_length=100)
+    code = TextField(label=_("学校标识码"), max_length=10, form="NFKC")
+    name = TextField(label=_("学校名称"), max_length=100)
     kind = serializers.ChoiceField(label=_("学校类型"), choices=School.Kind.choices)
     operator = serializers.ChoiceField(label=_("办学类型"), choices=School.Operator.choices)
     locale = serializers.ChoiceField(label=_("城乡类型"), choices=School.Locale.choices)
-    address = serializers.CharField(
+    address = TextField(
         label=_("地址"), max_length=200, required=False, allow_blank=True, default=""
     )
     county = ScopedPrimaryKeyRelatedField(
@@ -82,16 +91,14 @@ class SchoolCreateSerializer(InputSerializer):
 class SchoolUpdateSerializer(InputSerializer):
     """The descriptive fields of a school; its code and place in the tree never change here."""
 
-    name = serializers.CharField(label=_("学校名称"), max_length=100, required=False)
+    name = TextField(label=_("学校名称"), max_length=100, required=False)
     operator = serializers.ChoiceField(
         label=_("办学类型"), choices=School.Operator.choices, required=False
     )
     locale = serializers.ChoiceField(
         label=_("城乡类型"), choices=School.Locale.choices, required=False
     )
-    address = serializers.CharField(
-        label=_("地址"), max_length=200, required=False, allow_blank=True
-    )
+    address = TextField(label=_("地址"), max_length=200, required=False, allow_blank=True)
 
 
 class SchoolYearSerializer(serializers.ModelSerializer[SchoolYear]):
@@ -147,12 +154,10 @@ class SchoolClassSerializer(serializers.ModelSerializer[SchoolClass]):
 
 class SchoolClassCreateSerializer(InputSerializer):
     school = ScopedPrimaryKeyRelatedField(label=_("学校"), model=School, selector=selectors.schools)
-    school_year = serializers.PrimaryKeyRelatedField(
-        label=_("学年"), queryset=SchoolYear.objects.all()
-    )
-    grade = serializers.PrimaryKeyRelatedField(label=_("年级"), queryset=Grade.objects.all())
+    school_year = KeyRelatedField(label=_("学年"), queryset=SchoolYear.objects.all())
+    grade = KeyRelatedField(label=_("年级"), queryset=Grade.objects.all())
     number = serializers.IntegerField(label=_("班号"), min_value=1, max_value=99)
 
 
 class SchoolClassRenameSerializer(InputSerializer):
-    name = serializers.CharField(label=_("班级名称"), max_length=64)
+    name = TextField(label=_("班级名称"), max_length=64)

@@ -6,6 +6,7 @@ parent their child's. Requests are visible from both ends: the sending and the r
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -13,13 +14,15 @@ from django.db.models.functions import Coalesce
 from santong.accounts.identity import IdNumberError, IdType, get_vault, validate_id_number
 from santong.accounts.models import Role
 from santong.accounts.roles import ADMIN_KINDS, RANK
-from santong.core.scope import subtree_q
+from santong.core.scope import ancestors, subtree_q
 from santong.orgs import selectors as org_selectors
 from santong.orgs.models import School
 from santong.registry.models import (
     LEVEL_OF_KIND,
     ApprovalFlow,
+    CodeTable,
     CodeValue,
+    Rollover,
     SchoolChange,
     SchoolProfile,
     StudentEvent,
@@ -28,6 +31,7 @@ from santong.registry.models import (
     TeacherEvent,
     TeacherRecord,
     TeacherTransfer,
+    TitleHistory,
 )
 
 NOTHING = Q(pk__in=[])
@@ -113,6 +117,13 @@ def teacher_events(*, role: Role, teacher: TeacherRecord) -> QuerySet[TeacherEve
     return TeacherEvent.objects.filter(
         readable_teachers_q(role, "teacher__"), teacher=teacher
     ).order_by("-at", "-id")
+
+
+def teacher_titles(*, role: Role, teacher: TeacherRecord) -> QuerySet[TitleHistory]:
+    """A teacher's professional titles (职称变动), the latest first."""
+    return TitleHistory.objects.filter(
+        readable_teachers_q(role, "teacher__"), teacher=teacher
+    ).order_by("-since", "-id")
 
 
 def readable_flows_q(role: Role) -> Q:
@@ -242,16 +253,35 @@ class QueueItem:
 
 
 def work_queue(*, role: Role) -> list[QueueItem]:
-    """What waits for this role's decision, with counts (for the home page); three queries."""
-    counts = dict.fromkeys(StudentRequest.Kind.values, 0)
+    """What waits for this role's decision, with counts (for the home page and the work
+    queue): one query, the waiting requests by kind, the waiting moves and the students to
+    graduate counted together (UNION ALL)."""
+    bureau = role.kind in ADMIN_KINDS and RANK[role.kind] <= RANK[Role.Kind.COUNTY_ADMIN]
     waiting = (
         waiting_student_requests(role=role)
         .order_by()
         .values_list("kind")
         .annotate(count=Count("pk"))
     )
-    for kind, count in waiting:
-        counts[kind] = count
+    moves = (
+        waiting_teacher_transfers(role=role)
+        .order_by()
+        .annotate(key=Value("teacher_transfer"))
+        .values_list("key")
+        .annotate(count=Count("pk"))
+    )
+    parts: list[QuerySet[Any, Any]] = [moves]
+    if bureau:
+        parts.append(
+            graduating_students(role=role)
+            .order_by()
+            .annotate(key=Value("graduating"))
+            .values_list("key")
+            .annotate(count=Count("pk"))
+        )
+    counts = {**dict.fromkeys(StudentRequest.Kind.values, 0), "teacher_transfer": 0}
+    for key, count in waiting.union(*parts, all=True):
+        counts[key] = count
     items = [
         QueueItem(key=kind, label=str(StudentRequest.Kind(kind).label), count=counts[kind])
         for kind in StudentRequest.Kind.values
@@ -260,15 +290,79 @@ def work_queue(*, role: Role) -> list[QueueItem]:
         QueueItem(
             key="teacher_transfer",
             label=str(TeacherTransfer._meta.verbose_name),
-            count=waiting_teacher_transfers(role=role).count(),
+            count=counts["teacher_transfer"],
         )
     )
-    if role.kind in ADMIN_KINDS and RANK[role.kind] <= RANK[Role.Kind.COUNTY_ADMIN]:
+    if bureau:
         items.append(
             QueueItem(
                 key="graduating",
                 label=str(StudentEvent.Kind.GRADUATING.label),
-                count=graduating_students(role=role).count(),
+                count=counts.get("graduating", 0),
             )
         )
     return items
+
+
+# --------------------------------------------------------------------------- for the pages
+
+
+def receiving_schools(*, search: str) -> QuerySet[School]:
+    """Schools still open anywhere in the region whose code is `search`, or whose name holds
+    it: where a transfer or a move may be sent. The receiving side need not lie in the
+    requester's subtree, so this reads the whole region, and reads only what names a school."""
+    term = search.strip()
+    if not term:
+        return School.objects.none()
+    closed = (SchoolProfile.Status.MERGED, SchoolProfile.Status.CLOSED)
+    qs = School.objects.exclude(profile__status__in=closed).select_related("county__parent")
+    qs = qs.filter(code=term) if term.isdigit() else qs.filter(name__icontains=term)
+    return qs.order_by("code")
+
+
+def student_request_events(*, role: Role, request: StudentRequest) -> QuerySet[StudentEvent]:
+    """One request's history, oldest first, for whoever sees the request (its sending and its
+    receiving side): who decided each step, when, and why."""
+    visible = StudentRequest.objects.filter(readable_flows_q(role), pk=request.pk)
+    return StudentEvent.objects.filter(request__in=visible).order_by("at", "id")
+
+
+def teacher_transfer_events(*, role: Role, transfer: TeacherTransfer) -> QuerySet[TeacherEvent]:
+    visible = TeacherTransfer.objects.filter(readable_flows_q(role), pk=transfer.pk)
+    return TeacherEvent.objects.filter(transfer__in=visible).order_by("at", "id")
+
+
+def code_tables() -> list[tuple[CodeTable, int]]:
+    """Every code table in display order, with how many codes it holds (two queries)."""
+    counts = dict(CodeValue.objects.order_by().values_list("table_id").annotate(n=Count("pk")))
+    return [(table, counts.get(table.name, 0)) for table in CodeTable.objects.order_by("order")]
+
+
+def code_names(*tables: str, include_inactive: bool = True) -> dict[str, dict[str, str]]:
+    """{table: {code: name}} for `tables` in display order, in one query. Inactive codes are
+    included by default: stored records may still carry them."""
+    names: dict[str, dict[str, str]] = {table: {} for table in tables}
+    rows = CodeValue.objects.filter(table_id__in=tables)
+    if not include_inactive:
+        rows = rows.filter(active=True)
+    for table, code, name in rows.order_by("table_id", "order", "code").values_list(
+        "table_id", "code", "name"
+    ):
+        names[table][code] = name
+    return names
+
+
+def graduating_students_in(*, role: Role, path: str) -> QuerySet[StudentRecord]:
+    """The students marked graduating inside the unit at `path`, as far as the role reads."""
+    return graduating_students(role=role).filter(subtree_q(path))
+
+
+def rollovers(*, role: Role) -> QuerySet[Rollover]:
+    """Rollover runs that covered the role's unit: run at or above it, or inside it."""
+    if role.kind not in ADMIN_KINDS:
+        return Rollover.objects.none()
+    return (
+        Rollover.objects.filter(Q(path__in=ancestors(role.path)) | subtree_q(role.path))
+        .select_related("from_year", "to_year")
+        .order_by("-at", "-id")
+    )

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "santong.orgs",
     "santong.accounts",
     "santong.audit",
+    "santong.registry",
+    "santong.imports",
 ]
 
 MIDDLEWARE = [
@@ -159,12 +161,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["santong.core.permissions.HasActiveRole"],
     "DEFAULT_PAGINATION_CLASS": "santong.core.pagination.Pagination",
     "PAGE_SIZE": 50,
+    # The API speaks JSON only; its filters refuse what they cannot honour (santong.core.filters).
+    "DEFAULT_PARSER_CLASSES": ["santong.core.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "santong.core.filters.FilterBackend",
+        "santong.core.filters.SearchFilter",
+        "santong.core.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "santong.core.api.ApiSchema",
     "EXCEPTION_HANDLER": "santong.core.api.exception_handler",
 }
 
@@ -177,7 +182,29 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Schools and roles both have a `kind`; name their choice sets apart in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "SchoolKindEnum": "santong.orgs.models.School.Kind",
+        "RoleKindEnum": "santong.accounts.models.Role.Kind",
+        # The registries' records, requests and events each have their own kinds and states.
+        "StudentRequestKindEnum": "santong.registry.models.StudentRequest.Kind",
+        "StudentEventKindEnum": "santong.registry.models.StudentEvent.Kind",
+        "TeacherEventKindEnum": "santong.registry.models.TeacherEvent.Kind",
+        "StudentStatusEnum": "santong.registry.models.StudentRecord.Status",
+        "TeacherStatusEnum": "santong.registry.models.TeacherRecord.Status",
+        "SchoolStatusEnum": "santong.registry.models.SchoolProfile.Status",
+        "ApprovalStatusEnum": "santong.registry.models.ApprovalFlow.Status",
+        "ApprovalLevelEnum": "santong.registry.models.ApprovalFlow.Level",
+    },
 }
+
+# Background jobs (imports) run in a thread of the web process unless a broker is configured;
+# then they go to Celery workers (`celery -A santong.celery worker`).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "santong")
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
 
 # The province this deployment serves (GB/T 2260 2-digit code), or "" for the whole country.
 SANTONG_PROVINCE = os.environ.get("SANTONG_PROVINCE", "51")

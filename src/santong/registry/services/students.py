@@ -1085,9 +1085,12 @@ def move_students_for_merge(*, actor: Actor, school: School, into: School, reaso
         )
     ClassSuccession.objects.bulk_create(links)
     moves = ClassSuccession.objects.filter(old_class__in=classes)
-    account_services.move_class_roles(
-        actor=actor, path=school.path, moves=moves, people=None, kinds=None
-    )
+    # A school with no student placed in a class (an emptied teaching point) has no class to
+    # carry over, and an empty IN list cannot be compiled into the statements that follow.
+    if classes:
+        account_services.move_class_roles(
+            actor=actor, path=school.path, moves=moves, people=None, kinds=None
+        )
     count = insert_events(
         StudentEvent,
         "record",
@@ -1098,12 +1101,13 @@ def move_students_for_merge(*, actor: Actor, school: School, into: School, reaso
         reason=reason,
         detail={"from_school": school.name, "to_school": into.name},
     )
-    successor = moves.filter(old_class_id=OuterRef("school_class_id"))
-    active.filter(school_class__isnull=False).update(
-        school=into,
-        school_class_id=Subquery(successor.values("new_class_id")[:1]),
-        path=Subquery(successor.values("new_path")[:1]),
-        updated_at=now(),
-    )
+    if classes:
+        successor = moves.filter(old_class_id=OuterRef("school_class_id"))
+        active.filter(school_class__isnull=False).update(
+            school=into,
+            school_class_id=Subquery(successor.values("new_class_id")[:1]),
+            path=Subquery(successor.values("new_path")[:1]),
+            updated_at=now(),
+        )
     active.filter(school_class__isnull=True).update(school=into, path=into.path, updated_at=now())
     return count

@@ -277,7 +277,15 @@ def _write_batch(
     fresh: list[TeacherRecord] = []
     changed: list[tuple[TeacherRecord, dict[str, list[Any]]]] = []
     titles: list[TitleHistory] = []
-    written: list[TeacherRecord] = []
+    written: list[tuple[_Pending, TeacherRecord]] = []
+    known = [item.record for item in pending if item.record is not None]
+    taught: dict[int, list[str]] = {}
+    for record_id, code in (
+        TeacherRecord.subjects.through.objects.filter(teacherrecord__in=known)
+        .order_by("subject_id")
+        .values_list("teacherrecord_id", "subject_id")
+    ):
+        taught.setdefault(record_id, []).append(code)
     for item in pending:
         fields = _record_fields(item.row)
         title = TitleHistory(
@@ -291,7 +299,7 @@ def _write_batch(
             fresh.append(record)
             title.teacher = record
             titles.append(title)
-            written.append(record)
+            written.append((item, record))
             continue
         record = item.record
         diff = {
@@ -299,6 +307,13 @@ def _write_batch(
             for name, value in fields.items()
             if getattr(record, name) != value
         }
+        before = taught.get(record.pk, [])
+        after = sorted(dict.fromkeys(item.row.subjects))
+        if before != after:
+            diff["subjects"] = ["、".join(before), "、".join(after)]
+        if not diff:
+            # The same facts again (a re-imported file): nothing to write, nothing to record.
+            continue
         if "title" in diff:
             title.teacher = record
             titles.append(title)
@@ -306,7 +321,7 @@ def _write_batch(
             setattr(record, name, value)
         record.updated_at = stamp
         changed.append((record, diff))
-        written.append(record)
+        written.append((item, record))
 
     TeacherRecord.objects.bulk_create(fresh)
     TeacherRecord.objects.bulk_update(
@@ -318,7 +333,7 @@ def _write_batch(
     through.objects.bulk_create(
         [
             through(teacherrecord_id=record.pk, subject_id=subjects[code].pk)
-            for item, record in zip(pending, written, strict=True)
+            for item, record in written
             for code in dict.fromkeys(item.row.subjects)
         ]
     )
@@ -339,7 +354,7 @@ def _write_batch(
         records=[record for record, _diff in changed],
         school_of=lambda r: r.school,
     )
-    result.records += written
+    result.records += [record for _item, record in written]
     result.created += len(fresh)
     result.updated += len(changed)
 

@@ -2,7 +2,8 @@
 
 Serves the current database (the demo's by default) on a free loopback port from a thread and
 drives Debian's Chromium through Playwright: the login page, then for a county administrator,
-a school administrator, a teacher and a parent their home page and the pages they work with,
+a school administrator, a teacher and a parent their home page and the pages they work with
+(the administrators' include the registries: students, work queue, transfers, rollover),
 following the first link of each list so no object has to be named in advance. Who logs in
 comes from `--login KIND=USERNAME:PASSWORD` or from the credentials file `santong demo` writes.
 """
@@ -161,6 +162,7 @@ def walk_admin(shooter: Shooter, *, county: bool) -> None:
             shooter.shot("account-detail")
     if shooter.visit("/audit/"):
         shooter.shot("audit-log")
+    walk_registry(shooter)
     if county:
         if shooter.visit("/orgs/schools/new/"):
             shooter.shot("school-form")
@@ -178,6 +180,37 @@ def walk_admin(shooter: Shooter, *, county: bool) -> None:
             shooter.page.click("#st-language")
             shooter.page.click("button[value=zh-hans]")
             shooter.page.wait_for_load_state("networkidle")
+
+
+def walk_registry(shooter: Shooter) -> None:
+    """The registries: the student list, the work queue and a request waiting in it (with the
+    student's history), a teacher with a move, a school profile and the rollover preview."""
+    if shooter.visit("/registry/students/"):
+        shooter.shot("student-list")
+    if shooter.visit("/registry/queue/"):
+        shooter.shot("work-queue")
+        flow = shooter.first_link("main table a[href^='/registry/requests/']")
+        if flow is None and shooter.visit("/registry/requests/"):
+            flow = shooter.first_link("main table a[href^='/registry/requests/']")
+        if flow and shooter.visit(flow):
+            shooter.shot("transfer-detail")
+            student = shooter.first_link("main a[href^='/registry/students/']")
+            if student and shooter.visit(student):
+                shooter.shot("student-detail")
+    if shooter.visit("/registry/teacher-transfers/"):
+        move = shooter.first_link("main table a[href^='/registry/teacher-transfers/']")
+        if move and shooter.visit(move):
+            teacher = shooter.first_link("main a[href^='/registry/teachers/']")
+            if teacher and shooter.visit(teacher):
+                shooter.shot("teacher-detail")
+    if shooter.visit("/registry/schools/"):
+        school = shooter.first_link("main table a[href^='/registry/schools/']")
+        if school and shooter.visit(school):
+            shooter.shot("school-profile")
+    if shooter.visit("/registry/rollover/"):
+        shooter.page.click("main button[name=preview]")
+        shooter.page.wait_for_load_state("networkidle")
+        shooter.shot("rollover-preview")
 
 
 def walk_class_role(shooter: Shooter) -> None:

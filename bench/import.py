@@ -1,0 +1,402 @@
+"""Importing students at province scale: our pipeline next to the database's raw bulk load of
+the same rows, measured in the same run.
+
+    uv run python bench/import.py                                   # SQLite, 100k and 1M rows
+    uv run python bench/import.py --rows 100000 --xlsx              # also the 100k .xlsx
+    uv run python bench/import.py --database-url postgres://postgres@127.0.0.1:5432/postgres
+    uv run python bench/import.py --rows 100000 --profile           # where the time goes
+
+For each size, a deterministic student roster is generated once under bench/out/ (CSV, UTF-8;
+with `--xlsx` also an `.xlsx`): one school per 1,000 students, six grades of four classes, and
+one row in fifty bad in a known way (a wrong ID check character, a gender the ID number
+contradicts, an unknown 民族, an empty 姓名, a duplicated ID number, an unregistered school).
+
+Then, each step a process of its own so that its peak RSS (VmHWM) is its own, in a fresh
+database (a SQLite file under bench/out/, or `santong_bench_import` on the given server):
+
+  setup     migrate, Sichuan's regions, the school year and the schools (not timed);
+  import    `santong import students FILE` as the command runs it (an import job with its
+            ledger, report and progress; every check on, ID numbers validated, encrypted and
+            digested; accounts, roles, records and history written);
+  raw file  the file's rows loaded into a bare table with the file's columns, no index or
+            constraint, in one transaction: `COPY ... FROM STDIN (FORMAT csv)` of the file on
+            PostgreSQL; `csv.reader` and one executemany on SQLite;
+  raw rows  the rows the import wrote (people, accounts, roles, records, events), dumped
+            untimed, then loaded the same raw way into bare copies of those five tables.
+
+and prints rows/s, peak RSS, and the ratio of the import to each raw rate.
+"""
+
+import argparse
+import contextlib
+import cProfile
+import csv
+import io
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+sys.path.insert(0, str(HERE.parent / "src"))
+
+BENCH_DATABASE = "santong_bench_import"
+STUDENTS_PER_SCHOOL = 1000
+BAD_EVERY = 50
+HEADERS = [
+    "学校标识码", "姓名", "性别", "出生日期", "身份证件号", "民族",
+    "年级", "班级", "户口性质", "入学日期",
+]  # fmt: skip
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "小雨浩然子涵欣怡梓轩一诺宇航思远佳琪俊杰雨桐"
+ETHNICITIES = ["汉族", "汉族", "汉族", "汉族", "彝族", "藏族", "羌族", "回族"]
+GRADES = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"]
+WRITTEN_TABLES = (
+    "accounts_person",
+    "accounts_user",
+    "accounts_role",
+    "registry_studentrecord",
+    "registry_studentevent",
+)
+
+
+def school_code(n: int) -> str:
+    return f"19{n // STUDENTS_PER_SCHOOL:08d}"
+
+
+def roster_row(n: int) -> list[str]:
+    from santong.accounts.identity import make_resident_id
+
+    # Within each thousand rows, gender and sequence differ; across thousands, the birth date.
+    male = n % 2 == 1
+    grade = (n // 4) % 6
+    birth = date(2013, 1, 1) + timedelta(days=n // 1000)
+    id_number = make_resident_id("510104", birth, (n % 1000) // 2, male)
+    row = [
+        school_code(n),
+        SURNAMES[n % 20] + GIVEN[n % 17] + GIVEN[(n // 17) % 17],
+        "男" if male else "女",
+        birth.isoformat(),
+        id_number,
+        ETHNICITIES[n % 8],
+        GRADES[grade],
+        f"{GRADES[grade]}（{n % 4 + 1}）班",
+        "非农业户口" if n % 3 else "农业户口",
+        "2025-09-01",
+    ]
+    if n % BAD_EVERY == BAD_EVERY - 1:
+        fault = (n // BAD_EVERY) % 6
+        if fault == 0:
+            last = id_number[-1]
+            row[4] = id_number[:-1] + ("0" if last != "0" else "1")
+        elif fault == 1:
+            row[2] = "女" if male else "男"
+        elif fault == 2:
+            row[5] = "穿青人"
+        elif fault == 3:
+            row[1] = ""
+        elif fault == 4:
+            row[4] = roster_row(n - 1)[4]
+        else:
+            row[0] = "1999999999"
+    return row
+
+
+def generate(rows: int, kind: str) -> Path:
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"students-{rows}.{kind}"
+    if path.exists():
+        return path
+    start = time.perf_counter()
+    if kind == "csv":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADERS)
+            writer.writerows(roster_row(n) for n in range(rows))
+    else:
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        sheet = book.add_worksheet("学生")
+        sheet.write_row(0, 0, HEADERS)
+        for n in range(rows):
+            sheet.write_row(n + 1, 0, roster_row(n))
+        book.close()
+    print(f"generated {path.name} in {time.perf_counter() - start:.0f} s", flush=True)
+    return path
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def fresh_database(url: str | None, rows: int) -> str:
+    if not url or url.startswith("sqlite"):
+        OUT.mkdir(exist_ok=True)
+        path = OUT / f"import-{rows}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    parsed = urlparse(url)
+    with psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    return urlunparse(parsed._replace(path=f"/{BENCH_DATABASE}"))
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "santong.settings.test")
+    os.environ.setdefault("SANTONG_VAR_DIR", str(OUT / "var"))
+    import django
+
+    django.setup()
+
+
+def step_setup(rows: int) -> str:
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from santong.core.actors import SYSTEM
+    from santong.orgs import services as org_services
+
+    call_command("migrate", verbosity=0)
+    org_services.load_regions(provinces=["51"])
+    org_services.ensure_school_year(start_year=2025, make_current=True)
+    schools = [
+        org_services.NewSchool(
+            code=school_code(n * STUDENTS_PER_SCHOOL),
+            name=f"基准小学{n}",
+            kind="primary",
+            operator="public",
+            locale="urban",
+            county_code="510104",
+            address="",
+            host_code=None,
+        )
+        for n in range((rows + STUDENTS_PER_SCHOOL - 1) // STUDENTS_PER_SCHOOL)
+    ]
+    with transaction.atomic():
+        org_services.bulk_create_schools(actor=SYSTEM, schools=schools)
+    return f"{len(schools)} schools"
+
+
+def step_import(path: Path, profile: bool) -> str:
+    from santong.core.actors import SYSTEM
+    from santong.imports import jobs, services
+
+    job = services.create_import_job(actor=SYSTEM, kind="students", options={}, source_path=path)
+    from django.db import connection
+
+    profiler = cProfile.Profile() if profile else None
+    statements: dict[str, list[float]] = {}
+
+    def timed(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = statements.setdefault(" ".join(str(sql).split())[:110], [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - began
+
+    start = time.perf_counter()
+    with (
+        profiler or contextlib.nullcontext(),
+        connection.execute_wrapper(timed) if profile else contextlib.nullcontext(),
+    ):
+        job = jobs.run_job(job.pk)
+    seconds = time.perf_counter() - start
+    if profiler is not None:
+        report = io.StringIO()
+        report.write("SQL statements by total time (count, seconds):\n")
+        for sql, (count, spent) in sorted(statements.items(), key=lambda kv: -kv[1][1])[:25]:
+            report.write(f"{count:6d} {spent:8.2f}  {sql}\n")
+        stats = pstats.Stats(profiler, stream=report).sort_stats("tottime")
+        stats.print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_callers(3)
+        (OUT / f"profile-{path.stem}.txt").write_text(report.getvalue())
+    assert job.status == "succeeded", job.message
+    return f"{job.rows_read} {seconds:.2f} created={job.rows_created} rejected={job.rows_rejected}"
+
+
+def step_raw_file(path: Path) -> str:
+    """The file's rows into a bare table of the same columns, in one transaction."""
+    from django.db import connection, transaction
+
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bare_students")
+        cursor.execute(f"CREATE TABLE bare_students ({columns})")
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with (
+                cursor.cursor.copy("COPY bare_students FROM STDIN (FORMAT csv, HEADER)") as copy,
+                path.open("rb") as handle,
+            ):
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+        else:
+            with path.open(encoding="utf-8", newline="") as handle:
+                reader = csv.reader(handle)
+                next(reader)
+                marks = ", ".join(["%s"] * len(HEADERS))
+                cursor.executemany(f"INSERT INTO bare_students VALUES ({marks})", reader)
+    seconds = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM bare_students")
+        count = cursor.fetchone()[0]
+    return f"{count} {seconds:.2f}"
+
+
+def step_raw_rows() -> str:
+    """The rows the import wrote, dumped (untimed) and loaded raw into bare copies."""
+    from django.db import connection, transaction
+
+    dumps: dict[str, Path] = {}
+    total = 0
+    with connection.cursor() as cursor:
+        for table in WRITTEN_TABLES:
+            dump = OUT / f"dump-{table}.csv"
+            bare = f"bare_{table}"
+            cursor.execute(f"DROP TABLE IF EXISTS {bare}")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"CREATE TABLE {bare} (LIKE {table})")
+                with (
+                    cursor.cursor.copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy,
+                    dump.open("wb") as handle,
+                ):
+                    for data in copy:
+                        handle.write(data)
+            else:
+                cursor.execute(f"CREATE TABLE {bare} AS SELECT * FROM {table} WHERE 0")
+                cursor.execute(f"SELECT * FROM {table}")
+                with dump.open("w", encoding="utf-8", newline="") as handle:
+                    writer = csv.writer(handle)
+                    while chunk := cursor.fetchmany(10_000):
+                        writer.writerows(
+                            [
+                                None if v is None else (v.hex() if isinstance(v, bytes) else v)
+                                for v in row
+                            ]
+                            for row in chunk
+                        )
+            dumps[table] = dump
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, dump in dumps.items():
+            if connection.vendor == "postgresql":
+                with (
+                    cursor.cursor.copy(f"COPY bare_{table} FROM STDIN (FORMAT csv)") as copy,
+                    dump.open("rb") as handle,
+                ):
+                    while chunk := handle.read(1 << 20):
+                        copy.write(chunk)
+            else:
+                with dump.open(encoding="utf-8", newline="") as handle:
+                    reader = csv.reader(handle)
+                    first = next(reader, None)
+                    if first is None:
+                        continue
+                    marks = ", ".join(["%s"] * len(first))
+                    cursor.execute(f"INSERT INTO bare_{table} VALUES ({marks})", first)
+                    cursor.executemany(f"INSERT INTO bare_{table} VALUES ({marks})", reader)
+    seconds = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        for table in WRITTEN_TABLES:
+            cursor.execute(f"SELECT COUNT(*) FROM bare_{table}")
+            total += cursor.fetchone()[0]
+    for dump in dumps.values():
+        dump.unlink()
+    return f"{total} {seconds:.2f}"
+
+
+def peak_rss_mb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def child(step: str, argument: str, profile: bool) -> None:
+    setup_django()
+    if step == "setup":
+        result = step_setup(int(argument))
+    elif step == "import":
+        result = step_import(Path(argument), profile)
+    elif step == "raw-file":
+        result = step_raw_file(Path(argument))
+    else:
+        result = step_raw_rows()
+    print(f"{result} rss={peak_rss_mb()}")
+
+
+def run(step: str, argument: str, url: str, profile: bool = False) -> list[str]:
+    env = {**os.environ, "DATABASE_URL": url}
+    command = [sys.executable, __file__, "--child", step, argument]
+    if profile:
+        command.append("--profile")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.stderr.write(done.stderr[-3000:])
+        raise SystemExit(f"step {step} failed")
+    return done.stdout.strip().splitlines()[-1].split()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--xlsx", action="store_true", help="also import the 100k .xlsx")
+    parser.add_argument("--profile", action="store_true", help="cProfile the import")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.profile)
+        return
+    vendor = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
+    print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores", flush=True)
+    results = []
+    for rows in args.rows:
+        files = [generate(rows, "csv")]
+        if args.xlsx and rows <= 100_000:
+            files.append(generate(rows, "xlsx"))
+        for path in files:
+            url = fresh_database(args.database_url, rows)
+            run("setup", str(rows), url)
+            load = os.getloadavg()[0]
+            read, seconds, created, rejected, rss = run("import", str(path), url, args.profile)
+            raw_count, raw_seconds, _raw_rss = run("raw-file", str(path), url)
+            written, written_seconds, _rss = run("raw-rows", "-", url)
+            rate = int(read) / float(seconds)
+            raw_rate = int(raw_count) / float(raw_seconds)
+            # The raw load of the written rows, per student row of the file.
+            written_rate = int(read) / float(written_seconds)
+            results.append(
+                f"| {vendor} | {path.suffix[1:]} | {rows:,} | {created.split('=')[1]} / "
+                f"{rejected.split('=')[1]} | {float(seconds):.1f} | {rate:,.0f} | "
+                f"{raw_rate:,.0f} | {rate / raw_rate:.2f} | {int(written):,} rows: "
+                f"{written_rate:,.0f} | {rate / written_rate:.2f} | {rss.split('=')[1]} MB | "
+                f"{load:.1f} |"
+            )
+            print(results[-1], flush=True)
+    print()
+    print(
+        "| database | file | rows | imported / rejected | import s | rows/s | raw file rows/s "
+        "| ratio | raw written rows (per student/s) | ratio | peak RSS | load |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for line in results:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

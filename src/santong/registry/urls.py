@@ -1,0 +1,66 @@
+from django.urls import path
+
+from santong.registry import views
+
+app_name = "registry"
+urlpatterns = [
+    path("students/", views.student_list, name="student_list"),
+    path("students/new/", views.student_enrol, name="student_enrol"),
+    path("students/<int:pk>/", views.student_detail, name="student_detail"),
+    path("students/<int:pk>/edit/", views.student_edit, name="student_edit"),
+    path("students/<int:pk>/id/", views.student_record_id, name="student_record_id"),
+    path("students/<int:pk>/reveal/", views.student_reveal, name="student_reveal"),
+    path("students/<int:pk>/transfer/", views.student_transfer, name="student_transfer"),
+    path("students/<int:pk>/resume/", views.student_resume, name="student_resume"),
+    path("students/<int:pk>/request/<str:kind>/", views.student_status, name="student_status"),
+    path("requests/", views.request_list, name="request_list"),
+    path("requests/<int:pk>/", views.request_detail, name="request_detail"),
+    path("requests/<int:pk>/accept/", views.request_accept, name="request_accept"),
+    path("requests/<int:pk>/approve/", views.request_approve, name="request_approve"),
+    path("requests/<int:pk>/reject/", views.request_reject, name="request_reject"),
+    path("requests/<int:pk>/withdraw/", views.request_withdraw, name="request_withdraw"),
+    path("queue/", views.queue, name="queue"),
+    path("graduate/", views.graduate, name="graduate"),
+    path("teachers/", views.teacher_list, name="teacher_list"),
+    path("teachers/new/", views.teacher_create, name="teacher_create"),
+    path("teachers/<int:pk>/", views.teacher_detail, name="teacher_detail"),
+    path("teachers/<int:pk>/edit/", views.teacher_edit, name="teacher_edit"),
+    path("teachers/<int:pk>/transfer/", views.teacher_transfer, name="teacher_transfer"),
+    path("teachers/<int:pk>/leave/", views.teacher_leave, name="teacher_leave"),
+    path("teachers/<int:pk>/return/", views.teacher_return, name="teacher_return"),
+    path("teachers/<int:pk>/retire/", views.teacher_retire, name="teacher_retire"),
+    path("teacher-transfers/", views.teacher_transfer_list, name="teacher_transfer_list"),
+    path(
+        "teacher-transfers/<int:pk>/",
+        views.teacher_transfer_detail,
+        name="teacher_transfer_detail",
+    ),
+    path(
+        "teacher-transfers/<int:pk>/accept/",
+        views.teacher_transfer_approve,
+        name="teacher_transfer_accept",
+    ),
+    path(
+        "teacher-transfers/<int:pk>/approve/",
+        views.teacher_transfer_approve,
+        name="teacher_transfer_approve",
+    ),
+    path(
+        "teacher-transfers/<int:pk>/reject/",
+        views.teacher_transfer_reject,
+        name="teacher_transfer_reject",
+    ),
+    path(
+        "teacher-transfers/<int:pk>/withdraw/",
+        views.teacher_transfer_withdraw,
+        name="teacher_transfer_withdraw",
+    ),
+    path("schools/", views.school_list, name="school_list"),
+    path("schools/<int:pk>/", views.school_detail, name="school_detail"),
+    path("schools/<int:pk>/edit/", views.school_edit, name="school_edit"),
+    path("schools/<int:pk>/merge/", views.school_merge, name="school_merge"),
+    path("schools/<int:pk>/close/", views.school_close, name="school_close"),
+    path("rollover/", views.rollover, name="rollover"),
+    path("codes/", views.code_tables, name="code_tables"),
+    path("codes/<str:name>/", views.code_tables, name="code_table"),
+]

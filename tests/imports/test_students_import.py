@@ -1,0 +1,106 @@
+"""Importing students end to end: classes, accounts, re-runs, corrections, scope, CLI."""
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.core.management import call_command
+
+from santong.accounts.identity import make_resident_id
+from santong.accounts.models import Person, Role, User
+from santong.audit.models import AuditEvent
+from santong.core.actors import Actor
+from santong.imports import jobs, services
+from santong.imports.models import ImportJob
+from santong.orgs.models import SchoolClass
+from santong.registry.models import StudentEvent, StudentRecord
+
+HEADER = ["学校标识码", "姓名", "性别", "身份证件号", "民族", "年级", "班级", "户口性质"]
+
+
+def student_id(n: int, *, male: bool = True) -> str:
+    return make_resident_id("510104", date(2016, 3, 1) + timedelta(days=n), n % 400, male)
+
+
+def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def import_file(actor: Actor, path: Path, **options) -> ImportJob:
+    job = services.create_import_job(
+        actor=actor, kind="students", options=options, source_path=path
+    )
+    return jobs.run_job(job.pk)
+
+
+def roster(n: int, *, school: str = "1510104001") -> list[list[object]]:
+    return [HEADER] + [
+        [school, f"学生{i}", "男", student_id(i), "汉族", "三年级", f"{i % 2 + 1}班", "非农业户口"]
+        for i in range(n)
+    ]
+
+
+def test_a_roster_lands_with_classes_accounts_and_roles(world, county_actor, tmp_path):
+    job = import_file(county_actor, write_csv(tmp_path / "r.csv", roster(6)))
+
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert (job.rows_created, job.rows_rejected) == (6, 0)
+    records = StudentRecord.objects.filter(person__name__startswith="学生")
+    assert records.count() == 6
+    # 三年级（1）班 existed; （2）班 was created for the current year.
+    second = SchoolClass.objects.get(school=world.school, grade_id="13", number=2)
+    assert second.name == "三年级（2）班"
+    assert records.filter(school_class=second).count() == 3
+    record = records.get(person__name="学生1")
+    assert record.number_masked.startswith("G510104")
+    assert record.hukou == "2"
+    user = User.objects.get(person=record.person)
+    assert user.username == f"xs{record.person_id}"
+    assert not user.has_usable_password()
+    assert Role.objects.filter(user=user, kind=Role.Kind.STUDENT, school_class=second).exists()
+    assert StudentEvent.objects.filter(record=record, kind=StudentEvent.Kind.ENROLLED).count() == 1
+
+
+def test_second_run_changes_nothing_and_a_correction_changes_only_it(world, county_actor, tmp_path):
+    rows = roster(4)
+    import_file(county_actor, write_csv(tmp_path / "a.csv", rows))
+    counts = (Person.objects.count(), User.objects.count(), Role.objects.count())
+    events = StudentEvent.objects.count()
+    audits = AuditEvent.objects.count()
+
+    again = import_file(county_actor, write_csv(tmp_path / "b.csv", rows))
+
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 4)
+    assert (Person.objects.count(), User.objects.count(), Role.objects.count()) == counts
+    assert StudentEvent.objects.count() == events
+    assert AuditEvent.objects.count() == audits + 1  # the job itself
+
+    rows[2][6] = "三年级（1）班"  # 学生1 moves from class 2 to class 1
+    rows[3][7] = "农业户口"
+    fixed = import_file(county_actor, write_csv(tmp_path / "c.csv", rows))
+
+    assert (fixed.rows_created, fixed.rows_updated, fixed.rows_unchanged) == (0, 2, 2)
+    moved = StudentRecord.objects.get(person__name="学生1")
+    assert moved.school_class == world.school_class
+    event = StudentEvent.objects.get(record=moved, kind=StudentEvent.Kind.UPDATED)
+    assert event.detail == {"changes": {"school_class": ["三年级（2）班", "三年级（1）班"]}}
+    assert Role.objects.get(user__person=moved.person, kind=Role.Kind.STUDENT).school_class_id == (
+        moved.school_class_id
+    )
+    other = StudentRecord.objects.get(person__name="学生2")
+    assert StudentEvent.objects.get(record=other, kind=StudentEvent.Kind.UPDATED).detail == {
+        "changes": {"hukou": ["2", "1"]}
+    }
+
+
+def test_command_line_with_school_option(world, tmp_path, capsys):
+    rows = [[r[1], r[3], r[4], r[5], r[6]] for r in roster(3)]
+    rows[0] = ["姓名", "身份证号", "民族", "年级", "班级"]
+    path = write_csv(tmp_path / "s.csv", rows, "gb18030")
+
+    call_command("import", "students", str(path), "--school", "1510104001", "--as", "school_admin")
+
+    out = capsys.readouterr().out
+    assert "读取 3 行：导入 3（新增 3，更新 0，未变化 0），拒绝 0" in out

@@ -1,0 +1,116 @@
+"""The kill test with students: a real `santong import students` process SIGKILLed mid-import
+leaves whole batches only (records, people, accounts and roles alike); the same command run
+again completes without duplicates, and a third run finds everything unchanged."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+import pytest
+
+from santong.accounts.identity import make_resident_id
+
+from .test_jobs import santong, scratch_database, write_csv
+
+__all__ = ["scratch_database"]  # the fixture, used by name
+
+TOTAL, BAD_EVERY, BATCH = 6000, 97, 200
+
+
+def student_rows() -> list[list[str]]:
+    rows = [["学校标识码", "姓名", "身份证件号", "民族", "年级", "班级"]]
+    for n in range(TOTAL):
+        number = make_resident_id(
+            "510104", date(2016, 1, 1) + timedelta(days=n // 1000), (n % 1000) // 2, n % 2 == 1
+        )
+        ethnicity = "穿青人" if n % BAD_EVERY == 0 else "汉族"  # a known share of bad rows
+        rows.append(["1510104001", f"学生{n}", number, ethnicity, "三年级", f"{n % 8 + 1}班"])
+    return rows
+
+
+def good_in(first: int, last: int) -> int:
+    return sum(1 for n in range(first, min(last, TOTAL)) if n % BAD_EVERY)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_students_killed_mid_import_then_run_again_complete_without_duplicates(
+    scratch_database, tmp_path
+):
+    url, query = scratch_database
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "santong.settings.test",
+        "SANTONG_VAR_DIR": str(tmp_path / "var"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    schools = write_csv(
+        tmp_path / "schools.csv",
+        [
+            ["学校标识码", "学校名称", "学校类型", "办学类型", "城乡类型", "所属区县"],
+            ["1510104001", "锦江区实验小学", "小学", "公办", "城区", "锦江区"],
+        ],
+    )
+    year = (
+        "import django; django.setup(); "
+        "from santong.orgs.services import ensure_school_year; "
+        "ensure_school_year(start_year=2025, make_current=True)"
+    )
+    for command in (["migrate", "-v0"], ["loadregions", "--province", "51"]):
+        done = santong(env, *command)
+        _out, err = done.communicate(timeout=300)
+        assert done.returncode == 0, err
+    subprocess.run([sys.executable, "-c", year], env=env, check=True, timeout=120)
+    done = santong(env, "import", "schools", str(schools), "-v0")
+    _out, err = done.communicate(timeout=300)
+    assert done.returncode == 0, err
+    path = write_csv(tmp_path / "students.csv", student_rows())
+    expected = good_in(0, TOTAL)
+    command = ["import", "students", str(path), "--batch-size", str(BATCH), "-v0"]
+
+    victim = santong(env, *command)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and victim.poll() is None:
+        row = query(
+            "SELECT MAX(last_committed_batch) FROM imports_importjob WHERE kind = 'students'"
+        )
+        if row and row[0] is not None and row[0] >= 5:
+            victim.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    victim.communicate(timeout=30)
+    assert victim.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+
+    status, last = query(
+        "SELECT status, last_committed_batch FROM imports_importjob WHERE kind = 'students'"
+    )
+    assert status == "running"
+    landed = good_in(0, (last + 1) * BATCH)
+    counts = (
+        "SELECT (SELECT COUNT(*) FROM registry_studentrecord), "
+        "(SELECT COUNT(*) FROM accounts_person), "
+        "(SELECT COUNT(*) FROM accounts_user WHERE username LIKE 'xs%%'), "
+        "(SELECT COUNT(*) FROM accounts_role WHERE kind = 'student'), "
+        "(SELECT COUNT(*) FROM registry_studentevent)"
+    ).replace("%%", "%")
+    assert query(counts) == (landed,) * 5  # whole batches, nothing half-written
+
+    again = santong(env, *command)
+    _out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert "继续未完成的导入任务" in err
+    assert query(counts) == (expected,) * 5
+    assert query("SELECT COUNT(DISTINCT id_digest) FROM registry_studentrecord")[0] == expected
+    assert query("SELECT status, rows_rejected FROM imports_importjob WHERE kind = 'students'") == (
+        "succeeded",
+        TOTAL - expected,
+    )
+
+    third = santong(env, *command)
+    out, err = third.communicate(timeout=600)
+    assert third.returncode == 0, err
+    assert f"导入 {expected}（新增 0，更新 0，未变化 {expected}）" in out
+    assert query(counts) == (expected,) * 5
