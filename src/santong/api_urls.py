@@ -63,5 +63,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/switch-role/", SwitchRoleView.as_view(), name="me-switch-role"),
     path("auth/token/", TokenObtainView.as_view(), name="auth-token"),
     *router.urls,
-    re_path(r"^(?P<unknown>.*)$", UnknownRouteView.as_view(), name="unknown-route"),
+    # [\s\S], not ".", so a path holding an encoded line break (%0A) is caught as well.
+    re_path(r"^(?P<unknown>[\s\S]*)$", UnknownRouteView.as_view(), name="unknown-route"),
 ]

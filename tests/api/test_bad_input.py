@@ -165,9 +165,15 @@ def test_a_nul_in_a_query_parameter_answers_400(admin, route, name):
 
 
 @pytest.mark.parametrize(
-    "route", ["/api/v1/regions/51%00/", "/api/v1/grades/%00/", "/api/v1/subjects/0%001/"]
+    "route",
+    [
+        "/api/v1/regions/51%00/",
+        "/api/v1/grades/%00/",
+        "/api/v1/subjects/0%001/",
+        "/api/v1/stages/%0A/",
+    ],
 )
-def test_a_nul_in_a_code_in_the_path_answers_404(admin, route):
+def test_a_nul_or_line_break_in_the_path_answers_json_404(admin, route):
     response = admin.get(route)
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/json"

@@ -146,6 +146,10 @@ def errors_say_field_and_reason(ctx: Any, response: Any, case: Any) -> bool | No
     """A 4xx names what is wrong and why, in the language the request asked for (zh-hans)."""
     if not 400 <= response.status_code < 500:
         return None
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type.startswith("application/json"), (
+        f"{response.status_code} answered {content_type}: {response.text[:200]!r}"
+    )
     body = response.json()
     assert isinstance(body, dict), f"{response.status_code} answered {body!r}"
     assert body, f"{response.status_code} without reasons"

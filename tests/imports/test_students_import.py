@@ -104,3 +104,64 @@ def test_command_line_with_school_option(world, tmp_path, capsys):
 
     out = capsys.readouterr().out
     assert "读取 3 行：导入 3（新增 3，更新 0，未变化 0），拒绝 0" in out
+
+
+def test_dry_run_writes_nothing_and_strict_refuses_a_file_with_a_bad_row(
+    world, county_actor, tmp_path
+):
+    rows = roster(5)
+    rows[3][4] = "穿青人"
+    path = write_csv(tmp_path / "r.csv", rows)
+    people = Person.objects.count()
+
+    dry = import_file(county_actor, path, dry_run=True)
+    strict = import_file(county_actor, path, strict=True)
+
+    assert (dry.rows_created, dry.rows_rejected) == (4, 1)
+    assert strict.status == ImportJob.Status.FAILED
+    assert "严格模式" in strict.message
+    assert Person.objects.count() == people
+    assert not SchoolClass.objects.filter(school=world.school, number=2).exists()
+
+    rows[3][4] = "汉族"
+    done = import_file(county_actor, write_csv(tmp_path / "ok.csv", rows), strict=True)
+    assert (done.status, done.rows_created) == (ImportJob.Status.SUCCEEDED, 5)
+
+
+def test_school_administrators_import_only_into_their_school(world, tmp_path):
+    rows = [*roster(2), roster(3, school="1510107001")[3]]
+
+    job = import_file(world.actor("school_admin"), write_csv(tmp_path / "r.csv", rows))
+
+    assert (job.rows_created, job.rows_rejected) == (2, 1)
+    assert "成都市武侯区第一小学（1510107001）不在您的管理范围内" in job.issues.get().message
+
+
+def test_students_enrolled_before_get_their_account_without_other_changes(
+    world, county_actor, tmp_path
+):
+    from santong.registry import services as registry_services
+
+    registry_services.bulk_enrol_students(
+        actor=county_actor,
+        rows=[
+            registry_services.StudentRow(
+                school_class=world.school_class,
+                name="学生0",
+                id_type="1",
+                id_number=student_id(0),
+                ethnicity="01",
+                hukou="2",
+            )
+        ],
+    )
+    events = StudentEvent.objects.count()
+
+    job = import_file(county_actor, write_csv(tmp_path / "r.csv", roster(1)))
+
+    assert (job.rows_created, job.rows_updated, job.rows_unchanged) == (0, 0, 1)
+    assert StudentEvent.objects.count() == events
+    user = User.objects.get(person__name="学生0")
+    assert Role.objects.filter(
+        user=user, kind=Role.Kind.STUDENT, school_class=world.school_class
+    ).exists()

@@ -107,7 +107,12 @@ class _Link:
 
 
 class ParentsKind:
+    """Parents linked to children. A batch may be validated while the one before it is
+    written: a parent that batch creates looks new to the next one, and writing that row
+    then meets the unique ID index, which makes the pipeline check the batch again."""
+
     name = "parents"
+    validates_ahead = True
     label = gettext_lazy("家长")
     spec = PARENT_SPEC
 
@@ -272,7 +277,7 @@ class ParentsKind:
         ok = batch.select([link.position for link in links])
         for index, link in enumerate(links):
             link.position = index
-        self._links = {id(ok): links}
+        self._links[id(ok)] = links
         return ok, errors
 
     def write_batch(self, ok_rows: Batch, *, actor: Actor, dry_run: bool) -> WriteResult:

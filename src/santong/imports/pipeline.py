@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from santong.core.actors import Actor
@@ -274,6 +276,88 @@ def _key_hash(batch: Batch, position: int, key: Sequence[str]) -> int | None:
     return hash(values)
 
 
+@dataclass
+class _Prepared:
+    """A batch read, cleaned, checked for duplicates and validated, ready to be written; or,
+    with `stored` set, a batch an earlier run committed, to be replayed into the report."""
+
+    index: int
+    chunk: list[SheetRow]
+    ok: Batch | None = None
+    issues: list[Issue] = field(default_factory=list)
+    stored: list[Issue] | None = None
+
+
+def _prepare(
+    run: _Run,
+    index: int,
+    chunk: list[SheetRow],
+    tables: dict[str, CodeTable],
+    resume_after: int,
+) -> _Prepared:
+    spec = run.kind.spec
+    cleaned = clean_rows(spec, run.mapping, chunk, index=index, tables=tables)
+    if index <= resume_after:
+        return _Prepared(index, chunk, stored=_replayed(run, chunk, cleaned.batch))
+    issues = cleaned.issues
+    bad = set(cleaned.bad)
+    batch = cleaned.batch
+    for position in range(len(batch)):
+        if position in bad:
+            continue
+        digest = _key_hash(batch, position, spec.key)
+        if digest is None:
+            continue
+        first = run.seen.get(digest)
+        if first is not None:
+            bad.add(position)
+            issues.append(
+                Issue(
+                    row=batch.row_numbers[position],
+                    header="",
+                    value="",
+                    message=_("与第 %(row)s 行重复（%(key)s相同）：请删除或改正其中一行。")
+                    % {
+                        "row": first,
+                        "key": "、".join(spec.by_field[k].header for k in spec.key),
+                    },
+                )
+            )
+        else:
+            run.seen[digest] = batch.row_numbers[position]
+    candidates = batch.select([i for i in range(len(batch)) if i not in bad])
+    ok, errors = run.kind.validate_batch(candidates, actor=run.actor)
+    issues.extend(_row_errors(run, errors, chunk))
+    return _Prepared(index, chunk, ok, issues)
+
+
+def _finish(run: _Run, prepared: _Prepared, *, dry_run: bool) -> None:
+    """Writes a prepared batch with its issues and the progress in one transaction."""
+    chunk, issues = prepared.chunk, prepared.issues
+    if prepared.stored is not None:
+        _report(run, chunk, prepared.stored)
+        if run.on_progress is not None:
+            run.on_progress(run.progress)
+        return
+    assert prepared.ok is not None
+    rejected_rows = {i.row for i in issues if i.severity == Severity.ERROR}
+    with transaction.atomic():
+        result, late_rejects, late_issues = _write(run, prepared.ok, dry_run=dry_run)
+        rejected_rows |= late_rejects
+        issues.extend(late_issues)
+        run.progress.apply_write(result)
+        run.progress.rows_read += len(chunk)
+        run.progress.rejected += len(rejected_rows)
+        run.progress.warnings += len(
+            {i.row for i in issues if i.severity == Severity.WARNING} - rejected_rows
+        )
+        run.progress.batches = prepared.index + 1
+        run.ledger.commit(batch_index=prepared.index, progress=run.progress, issues=issues)
+    _report(run, chunk, issues)
+    if run.on_progress is not None:
+        run.on_progress(run.progress)
+
+
 def _run_pass(
     run: _Run,
     rows: Iterable[SheetRow],
@@ -282,57 +366,44 @@ def _run_pass(
     dry_run: bool,
     resume_after: int,
 ) -> None:
-    spec = run.kind.spec
-    for index, chunk in enumerate(_batches(_non_empty(rows), run.batch_size)):
-        cleaned = clean_rows(spec, run.mapping, chunk, index=index, tables=tables)
-        if index <= resume_after:
-            _replay(run, chunk, cleaned.batch)
-            continue
-        issues = cleaned.issues
-        bad = set(cleaned.bad)
-        batch = cleaned.batch
-        for position in range(len(batch)):
-            if position in bad:
-                continue
-            digest = _key_hash(batch, position, spec.key)
-            if digest is None:
-                continue
-            first = run.seen.get(digest)
-            if first is not None:
-                bad.add(position)
-                issues.append(
-                    Issue(
-                        row=batch.row_numbers[position],
-                        header="",
-                        value="",
-                        message=_("与第 %(row)s 行重复（%(key)s相同）：请删除或改正其中一行。")
-                        % {
-                            "row": first,
-                            "key": "、".join(spec.by_field[k].header for k in spec.key),
-                        },
-                    )
-                )
-            else:
-                run.seen[digest] = batch.row_numbers[position]
-        candidates = batch.select([i for i in range(len(batch)) if i not in bad])
-        ok, errors = run.kind.validate_batch(candidates, actor=run.actor)
-        issues.extend(_row_errors(run, errors, chunk))
-        rejected_rows = {i.row for i in issues if i.severity == Severity.ERROR}
-        with transaction.atomic():
-            result, late_rejects, late_issues = _write(run, ok, dry_run=dry_run)
-            rejected_rows |= late_rejects
-            issues.extend(late_issues)
-            run.progress.apply_write(result)
-            run.progress.rows_read += len(chunk)
-            run.progress.rejected += len(rejected_rows)
-            run.progress.warnings += len(
-                {i.row for i in issues if i.severity == Severity.WARNING} - rejected_rows
-            )
-            run.progress.batches = index + 1
-            run.ledger.commit(batch_index=index, progress=run.progress, issues=issues)
-        _report(run, chunk, issues)
-        if run.on_progress is not None:
-            run.on_progress(run.progress)
+    chunks = enumerate(_batches(_non_empty(rows), run.batch_size))
+    if not _validates_ahead(run.kind, dry_run=dry_run):
+        for index, chunk in chunks:
+            _finish(run, _prepare(run, index, chunk, tables, resume_after), dry_run=dry_run)
+        return
+    # While the database writes batch N, a second thread (with a connection of its own) reads,
+    # cleans and validates batch N+1: the database releases the interpreter while it works,
+    # so the two halves of the import overlap instead of taking turns. Batches are still
+    # prepared one after the other and written in order, each in its own transaction.
+    language = translation.get_language()
+
+    def prepare_next() -> _Prepared | None:
+        item = next(chunks, None)
+        if item is None:
+            return None
+        with translation.override(language):
+            return _prepare(run, item[0], item[1], tables, resume_after)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-validate") as ahead:
+        try:
+            upcoming = ahead.submit(prepare_next)
+            while (prepared := upcoming.result()) is not None:
+                upcoming = ahead.submit(prepare_next)
+                _finish(run, prepared, dry_run=dry_run)
+        finally:
+            ahead.submit(connections.close_all).result()
+
+
+def _validates_ahead(kind: ImportKind, *, dry_run: bool) -> bool:
+    """Whether the next batch may be validated while the current one is written: only for a
+    kind that says its checks of a batch never depend on the batch before it being stored,
+    only when writing, and only outside a transaction (one the second connection could not
+    see into, such as a test's)."""
+    return (
+        bool(getattr(kind, "validates_ahead", False))
+        and not dry_run
+        and not connection.in_atomic_block
+    )
 
 
 def _write(run: _Run, ok: Batch, *, dry_run: bool) -> tuple[WriteResult, set[int], list[Issue]]:
@@ -385,8 +456,9 @@ def _row_errors(run: _Run, errors: Sequence[RowError], chunk: Sequence[SheetRow]
     return found
 
 
-def _replay(run: _Run, chunk: Sequence[SheetRow], batch: Batch) -> None:
-    """A batch an earlier run committed: only the report and the duplicate check need it."""
+def _replayed(run: _Run, chunk: Sequence[SheetRow], batch: Batch) -> list[Issue]:
+    """A batch an earlier run committed: its stored issues, for the report, and its keys, for
+    the duplicate check."""
     stored = run.ledger.stored_issues(chunk[0].number, chunk[-1].number)
     rejected = {i.row for i in stored if i.severity == Severity.ERROR}
     for position, number in enumerate(batch.row_numbers):
@@ -395,9 +467,7 @@ def _replay(run: _Run, chunk: Sequence[SheetRow], batch: Batch) -> None:
         digest = _key_hash(batch, position, run.kind.spec.key)
         if digest is not None:
             run.seen.setdefault(digest, number)
-    _report(run, chunk, stored)
-    if run.on_progress is not None:
-        run.on_progress(run.progress)
+    return stored
 
 
 def _report(run: _Run, chunk: Sequence[SheetRow], issues: Sequence[Issue]) -> None:

@@ -159,10 +159,15 @@ PERSON_TABLES = {
 
 class StudentsKind:
     """Students with their classes and accounts. The plan `validate_batch` makes for a batch
-    is kept for `write_batch`, so each batch is looked up in the database once."""
+    is kept for `write_batch`, so each batch is looked up in the database once.
+
+    A batch's checks do not depend on the batch before it being stored (a student appears in
+    one batch only, and a class planned twice is created once), so the pipeline may validate
+    the next batch while this one is written."""
 
     name = "students"
     label = gettext_lazy("学生")
+    validates_ahead = True
 
     def __init__(self, context: ImportContext) -> None:
         self.context = context
@@ -227,7 +232,7 @@ class StudentsKind:
         ok = batch.select(accepted)
         for index, row in enumerate(plan.rows):
             row.position = index
-        self._plans = {id(ok): plan}
+        self._plans[id(ok)] = plan
         return ok, errors
 
     def write_batch(self, ok_rows: Batch, *, actor: Actor, dry_run: bool) -> WriteResult:

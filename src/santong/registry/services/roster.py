@@ -542,7 +542,13 @@ def write_roster(*, actor: Actor, plan: RosterPlan) -> RosterCounts:
     """Writes what `check_roster` planned, in the caller's transaction (one batch)."""
     actor.require_admin()
     counts = RosterCounts(plan.created, plan.updated, plan.unchanged)
-    rows = [row for row in plan.rows if row.action != "unchanged"]
+    # A known student whose record is unchanged may still lack an account (enrolled before
+    # accounts were opened with the roster), or the student role in the class.
+    rows = [
+        row
+        for row in plan.rows
+        if row.action != "unchanged" or row.user_id is None or not row.has_student_role
+    ]
     year = plan.year
     if not rows or year is None:
         return counts
@@ -551,7 +557,7 @@ def write_roster(*, actor: Actor, plan: RosterPlan) -> RosterCounts:
     _create_classes(actor, plan, year, rows)
     _add_people(rows)
     _open_accounts(actor, rows, plan)
-    _merge_records(actor, rows, plan)
+    _merge_records(actor, [row for row in rows if row.action != "unchanged"], plan)
     return counts
 
 
@@ -628,6 +634,8 @@ def _open_accounts(actor: Actor, rows: list[_Row], plan: RosterPlan) -> None:
 def _merge_records(actor: Actor, rows: list[_Row], plan: RosterPlan) -> None:
     """The records: one staging table, then INSERT ... SELECT, UPDATE ... FROM, and the
     history events, each one statement for the whole batch."""
+    if not rows:
+        return
     new = [row for row in rows if row.action == "new"]
     record_ids = reserve_ids(StudentRecord, len(new))
     for row, pk in zip(new, record_ids, strict=True):
