@@ -3,7 +3,7 @@ the same rows, measured in the same run.
 
     uv run python bench/import.py                                   # SQLite, 100k and 1M rows
     uv run python bench/import.py --rows 100000 --xlsx              # also the 100k .xlsx
-    uv run python bench/import.py --database-url postgres://postgres@127.0.0.1:5432/postgres
+    uv run python bench/import.py --database-url postgres://postgres@127.0.0.1:5432/test
     uv run python bench/import.py --rows 100000 --profile           # where the time goes
 
 For each size, a deterministic student roster is generated once under bench/out/ (CSV, UTF-8;
@@ -22,9 +22,10 @@ database (a SQLite file under bench/out/, or `santong_bench_import` on the given
             constraint, in one transaction: `COPY ... FROM STDIN (FORMAT csv)` of the file on
             PostgreSQL; `csv.reader` and one executemany on SQLite;
   raw rows  the rows the import wrote (people, accounts, roles, records, events), dumped
-            untimed, then loaded the same raw way into bare copies of those five tables.
+            untimed, then loaded the same raw way into bare copies of those five tables, and
+            then back into the emptied tables themselves (their indexes and foreign keys).
 
-and prints rows/s, peak RSS, and the ratio of the import to each raw rate.
+and prints rows/s, CPU time and peak RSS of the import, and its ratio to each raw rate.
 """
 
 import argparse
@@ -224,7 +225,7 @@ def step_import(path: Path, profile: bool) -> str:
         stats.sort_stats("tottime").print_callers(3)
         (OUT / f"profile-{path.stem}.txt").write_text(report.getvalue())
     assert job.status == "succeeded", job.message
-    return f"{job.rows_read} {seconds:.2f} created={job.rows_created} rejected={job.rows_rejected}"
+    return f"{job.rows_read} {seconds:.4f} created={job.rows_created} rejected={job.rows_rejected}"
 
 
 def step_raw_file(path: Path) -> str:
@@ -254,15 +255,71 @@ def step_raw_file(path: Path) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM bare_students")
         count = cursor.fetchone()[0]
-    return f"{count} {seconds:.2f}"
+    return f"{count} {seconds:.4f}"
+
+
+NULL = "\\N"  # how the SQLite dumps write NULL (PostgreSQL's CSV COPY has its own)
+
+
+def _dump(cursor, table: str, dump: Path) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with (
+            cursor.cursor.copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy,
+            dump.open("wb") as handle,
+        ):
+            for data in copy:
+                handle.write(data)
+        return
+    cursor.execute(f"SELECT * FROM {table} ORDER BY 1")
+    with dump.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        while chunk := cursor.fetchmany(10_000):
+            writer.writerows(
+                [NULL if v is None else (v.hex() if isinstance(v, bytes) else v) for v in row]
+                for row in chunk
+            )
+
+
+def _load(cursor, table: str, dump: Path, blobs: frozenset[int] = frozenset()) -> None:  # type: ignore[no-untyped-def]
+    """`dump` into `table` the raw way: COPY, or one executemany (`blobs`: the columns to
+    turn back from hex into bytes)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with (
+            cursor.cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy,
+            dump.open("rb") as handle,
+        ):
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        return
+    with dump.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        first = next(reader, None)
+        if first is None:
+            return
+
+        def values(row: list[str]) -> list[object]:
+            return [
+                None if v == NULL else (bytes.fromhex(v) if i in blobs else v)
+                for i, v in enumerate(row)
+            ]
+
+        marks = ", ".join(["%s"] * len(first))
+        cursor.execute(f"INSERT INTO {table} VALUES ({marks})", values(first))
+        cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", map(values, reader))
 
 
 def step_raw_rows() -> str:
-    """The rows the import wrote, dumped (untimed) and loaded raw into bare copies."""
+    """The rows the import wrote, dumped (untimed), then loaded raw in one transaction each:
+    into bare copies of their tables (no index, no constraint), then back into the emptied
+    tables themselves (their indexes, unique constraints and foreign-key checks)."""
     from django.db import connection, transaction
 
     dumps: dict[str, Path] = {}
-    total = 0
+    blobs: dict[str, frozenset[int]] = {}
     with connection.cursor() as cursor:
         for table in WRITTEN_TABLES:
             dump = OUT / f"dump-{table}.csv"
@@ -270,53 +327,52 @@ def step_raw_rows() -> str:
             cursor.execute(f"DROP TABLE IF EXISTS {bare}")
             if connection.vendor == "postgresql":
                 cursor.execute(f"CREATE TABLE {bare} (LIKE {table})")
-                with (
-                    cursor.cursor.copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy,
-                    dump.open("wb") as handle,
-                ):
-                    for data in copy:
-                        handle.write(data)
             else:
                 cursor.execute(f"CREATE TABLE {bare} AS SELECT * FROM {table} WHERE 0")
-                cursor.execute(f"SELECT * FROM {table}")
-                with dump.open("w", encoding="utf-8", newline="") as handle:
-                    writer = csv.writer(handle)
-                    while chunk := cursor.fetchmany(10_000):
-                        writer.writerows(
-                            [
-                                None if v is None else (v.hex() if isinstance(v, bytes) else v)
-                                for v in row
-                            ]
-                            for row in chunk
-                        )
+                cursor.execute(f"SELECT * FROM pragma_table_info('{table}')")
+                blobs[table] = frozenset(
+                    row[0] for row in cursor.fetchall() if row[2].upper() == "BLOB"
+                )
+            _dump(cursor, table, dump)
             dumps[table] = dump
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         for table, dump in dumps.items():
-            if connection.vendor == "postgresql":
-                with (
-                    cursor.cursor.copy(f"COPY bare_{table} FROM STDIN (FORMAT csv)") as copy,
-                    dump.open("rb") as handle,
-                ):
-                    while chunk := handle.read(1 << 20):
-                        copy.write(chunk)
-            else:
-                with dump.open(encoding="utf-8", newline="") as handle:
-                    reader = csv.reader(handle)
-                    first = next(reader, None)
-                    if first is None:
-                        continue
-                    marks = ", ".join(["%s"] * len(first))
-                    cursor.execute(f"INSERT INTO bare_{table} VALUES ({marks})", first)
-                    cursor.executemany(f"INSERT INTO bare_{table} VALUES ({marks})", reader)
-    seconds = time.perf_counter() - start
+            _load(cursor, f"bare_{table}", dump)
+    bare_seconds = time.perf_counter() - start
+    total = 0
     with connection.cursor() as cursor:
         for table in WRITTEN_TABLES:
             cursor.execute(f"SELECT COUNT(*) FROM bare_{table}")
             total += cursor.fetchone()[0]
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(WRITTEN_TABLES)} CASCADE")
+        else:
+            cursor.execute("PRAGMA foreign_keys = OFF")
+            for table in reversed(WRITTEN_TABLES):
+                cursor.execute(f"DELETE FROM {table}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+    start = time.perf_counter()
+    spent: dict[str, float] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, dump in dumps.items():
+            began = time.perf_counter()
+            _load(cursor, table, dump, blobs.get(table, frozenset()))
+            spent[table] = time.perf_counter() - began
+        began = time.perf_counter()
+    # The commit is where the deferred foreign keys of all those rows are checked.
+    spent["commit"] = time.perf_counter() - began
+    table_seconds = time.perf_counter() - start
+    print("into the real tables: " + ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()))
+    with connection.cursor() as cursor:
+        reloaded = 0
+        for table in WRITTEN_TABLES:
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
+            reloaded += cursor.fetchone()[0]
+    assert reloaded == total, (reloaded, total)
     for dump in dumps.values():
         dump.unlink()
-    return f"{total} {seconds:.2f}"
+    return f"{total} {bare_seconds:.4f} {table_seconds:.4f}"
 
 
 def peak_rss_mb() -> int:
@@ -336,7 +392,8 @@ def child(step: str, argument: str, profile: bool) -> None:
         result = step_raw_file(Path(argument))
     else:
         result = step_raw_rows()
-    print(f"{result} rss={peak_rss_mb()}")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"{result} rss={peak_rss_mb()} cpu={usage.ru_utime + usage.ru_stime:.1f}")
 
 
 def run(step: str, argument: str, url: str, profile: bool = False) -> list[str]:
@@ -348,7 +405,10 @@ def run(step: str, argument: str, url: str, profile: bool = False) -> list[str]:
     if done.returncode:
         sys.stderr.write(done.stderr[-3000:])
         raise SystemExit(f"step {step} failed")
-    return done.stdout.strip().splitlines()[-1].split()
+    *before, last = done.stdout.strip().splitlines()
+    for line in before:
+        print(f"  {step}: {line}", flush=True)
+    return last.split()
 
 
 def main() -> None:
@@ -373,28 +433,33 @@ def main() -> None:
             url = fresh_database(args.database_url, rows)
             run("setup", str(rows), url)
             load = os.getloadavg()[0]
-            read, seconds, created, rejected, rss = run("import", str(path), url, args.profile)
+            read, seconds, created, rejected, rss, cpu = run("import", str(path), url, args.profile)
             # The same rows, whatever the file's format: the raw load reads them from the CSV.
-            raw_count, raw_seconds, _raw_rss = run("raw-file", str(files[0]), url)
-            written, written_seconds, _rss = run("raw-rows", "-", url)
+            raw_count, raw_seconds, _raw_rss, _cpu = run("raw-file", str(files[0]), url)
+            written, written_seconds, table_seconds, _rss, _cpu = run("raw-rows", "-", url)
             rate = int(read) / float(seconds)
             raw_rate = int(raw_count) / float(raw_seconds)
             # The raw load of the written rows, per student row of the file.
             written_rate = int(read) / float(written_seconds)
+            table_rate = int(read) / float(table_seconds)
             results.append(
                 f"| {vendor} | {path.suffix[1:]} | {rows:,} | {created.split('=')[1]} / "
-                f"{rejected.split('=')[1]} | {float(seconds):.1f} | {rate:,.0f} | "
-                f"{raw_rate:,.0f} | {rate / raw_rate:.2f} | {int(written):,} rows: "
-                f"{written_rate:,.0f} | {rate / written_rate:.2f} | {rss.split('=')[1]} MB | "
+                f"{rejected.split('=')[1]} | {float(seconds):.1f} | {cpu.split('=')[1]} | "
+                f"{rate:,.0f} | "
+                f"{raw_rate:,.0f} | {rate / raw_rate:.3f} | {int(written):,} rows: "
+                f"{written_rate:,.0f} | {rate / written_rate:.2f} | {table_rate:,.0f} | "
+                f"{rate / table_rate:.2f} | {rss.split('=')[1]} MB | "
                 f"{load:.1f} |"
             )
             print(results[-1], flush=True)
     print()
     print(
-        "| database | file | rows | imported / rejected | import s | rows/s | raw file rows/s "
-        "| ratio | raw written rows (per student/s) | ratio | peak RSS | load |"
+        "| database | file | rows | imported / rejected | import s | import CPU s | rows/s "
+        "| raw file rows/s "
+        "| ratio | raw written rows (per student/s) | ratio | into the real tables (per "
+        "student/s) | ratio | peak RSS | load |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for line in results:
         print(line)
 

@@ -15,6 +15,7 @@ from santong.accounts.api import (
 )
 from santong.audit.api import AuditEventViewSet
 from santong.core.api import UnknownRouteView
+from santong.imports.api import ImportJobViewSet
 from santong.orgs.api import (
     GradeViewSet,
     RegionViewSet,
@@ -57,6 +58,7 @@ router.register("students", StudentRecordViewSet, basename="student")
 router.register("student-requests", StudentRequestViewSet, basename="student-request")
 router.register("rollover", RolloverViewSet, basename="rollover")
 router.register("queues", WorkQueueViewSet, basename="queue")
+router.register("import-jobs", ImportJobViewSet, basename="import-job")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),

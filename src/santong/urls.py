@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("santong.accounts.urls")),
     path("orgs/", include("santong.orgs.urls")),
     path("registry/", include("santong.registry.urls")),
+    path("imports/", include("santong.imports.urls")),
     path("audit/", include("santong.audit.urls")),
     path("", include("santong.core.urls")),
 ]

@@ -565,6 +565,76 @@ def test_rollover_refuses_what_it_cannot_do(world, api):
     assert api("head_teacher").get(f"{ROLLOVER}preview/").status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "reason"),
+    [
+        ("region=+", "region", "行政区划代码应为2位、4位或6位数字。"),
+        ("region=%2B", "region", "行政区划代码应为2位、4位或6位数字。"),
+        ("region=5101041", "region", "行政区划代码应为2位、4位或6位数字。"),
+        ("school_year=0", "school_year", "学年编号应为正整数。"),
+        ("school_year=-1", "school_year", "学年编号应为正整数。"),
+        ("school=0", "school", "学校编号应为正整数。"),
+        ("school=1.5", "school", "学校编号应为正整数。"),
+    ],
+)
+def test_a_preview_query_the_schema_forbids_is_refused_naming_the_field(
+    world, api, query, field, reason
+):
+    """The schema gives the region code's pattern and the ids' minimum; what breaks them is a
+    400 naming the field, what fits them but names nothing the role can see is a 404."""
+    parameters = {
+        parameter["name"]: parameter["schema"]
+        for parameter in api("county_admin")
+        .get("/api/schema/?format=json")
+        .json()["paths"][f"{ROLLOVER}preview/"]["get"]["parameters"]
+    }
+    assert parameters["region"]["pattern"] == r"^[0-9]{2}(?:[0-9]{2}){0,2}$"
+    assert parameters["school"]["minimum"] == parameters["school_year"]["minimum"] == 1
+    errors = refused(api("county_admin").get(f"{ROLLOVER}preview/?{query}"), field)
+    assert errors[field] == [reason]
+
+
+def test_a_preview_of_a_unit_that_fits_the_schema_is_answered(world, api):
+    client = api("county_admin")
+    plan = ok(client.get(f"{ROLLOVER}preview/", {"region": "510104"}))["plan"]
+    assert plan["path"] == "510104"
+    # An empty parameter is a parameter not given, as a form sends it.
+    assert ok(client.get(f"{ROLLOVER}preview/?region=&school_year="))["plan"]["path"] == "510104"
+    response = client.get(f"{ROLLOVER}preview/", {"region": "999999"})
+    assert (response.status_code, response.data) == (404, {"detail": "对象不存在。"})
+
+
+@pytest.mark.parametrize("target", [ROLLOVER, f"{STUDENTS}graduate/"])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"region": ""}, "行政区划不能为空；不限定行政区划时请不传此字段。"),
+        ({"region": None}, "行政区划不能为空；不限定行政区划时请不传此字段。"),
+        ({"region": " "}, "行政区划代码应为2位、4位或6位数字。"),
+        ({"school": ""}, "学校不能为空；不限定学校时请不传此字段。"),
+        ({"school": 0}, "学校编号应为正整数。"),
+        ({"school": True}, "学校编号应为正整数。"),
+    ],
+)
+def test_a_set_based_run_refuses_an_empty_or_malformed_unit(world, api, target, body, reason):
+    students = StudentRecord.objects.count()
+    errors = refused(post(api, "county_admin", target, body), *body)
+    assert errors == {name: [reason] for name in body}
+    assert not Rollover.objects.exists()
+    assert StudentRecord.objects.count() == students
+
+
+def test_a_rollover_refuses_an_empty_or_malformed_school_year(world, api):
+    for value, reason in (
+        ("", "学年不能为空；按当前学年升级时请不传此字段。"),
+        (0, "学年编号应为正整数。"),
+        (None, "学年不能为空；按当前学年升级时请不传此字段。"),
+    ):
+        errors = refused(post(api, "county_admin", ROLLOVER, {"school_year": value}), "school_year")
+        assert errors["school_year"] == [reason]
+    assert not Rollover.objects.exists()
+
+
 # --------------------------------------------------------------------------- 教师库
 
 

@@ -22,6 +22,7 @@ endpoint (`test_options_describes_without_revealing_objects` checks it shows no 
 """
 
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,14 +32,18 @@ from api_scope_world import (
     ADMINS,
     CLASS_ROLES,
     REGIONAL_ADMINS,
+    REPORT_BYTES,
     Place,
     ScopeWorld,
+    build_imports,
     build_registry,
     database_state,
     fresh_adult_id_number,
     fresh_id_number,
     result_keys,
 )
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, include, path
 from django.urls.resolvers import RegexPattern
 from rest_framework.authtoken.models import Token
@@ -53,6 +58,7 @@ from santong.audit.models import AuditEvent
 from santong.core.actors import SYSTEM
 from santong.core.permissions import ScopedViewSetMixin
 from santong.core.scope import contains
+from santong.imports.models import ImportJob
 from santong.orgs.models import Grade, School, SchoolClass, SchoolYear, Stage, Subject
 from santong.registry import services as registry_services
 from santong.registry.models import (
@@ -187,6 +193,7 @@ RESOURCES = {
     ),
     "teacher-transfers": Resource(ADMINS, lambda place: place.records.teacher_transfer),
     "student-requests": Resource(ADMINS, lambda place: place.records.student_request),
+    "import-jobs": Resource(ADMINS, lambda place: place.records.import_job),
 }
 
 
@@ -888,6 +895,102 @@ REJECTION = {"reason": "学位已满"}
 
 REFERENCE_REASON = "a code table: the same rows for every role and every unit"
 
+
+# --------------------------------------------------------------------------- imports
+
+
+@dataclass(frozen=True)
+class WithImports(Case):
+    """A row on import jobs: every place has a finished job with a report, and uploads and
+    reports are kept in a scratch media directory."""
+
+    inner: Case
+
+    @property
+    def scoped(self) -> bool:  # type: ignore[override]
+        return self.inner.scoped
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
+            build_imports(sw)
+            self.inner.run(sw, key, api, route, method)
+
+
+def imports(case: Case) -> WithImports:
+    return WithImports(case)
+
+
+STUDENT_CSV = "姓名,性别,身份证件号,民族,年级,班级\n".encode()
+
+
+def upload_body(place: Place) -> dict[str, Any]:
+    return {
+        "kind": "students",
+        "file": SimpleUploadedFile("名单.csv", STUDENT_CSV),
+        "school": place.school.pk,
+        "dry_run": "true",
+    }
+
+
+@dataclass(frozen=True)
+class Upload(Case):
+    """A multipart upload naming the school the rows belong to: an outside school does not
+    exist for the role (400 naming the field); inside, administrators start a job."""
+
+    writers: frozenset[str]
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        client = api(key)
+        allowed = key in self.writers
+        for place in sw.outside(key):
+            before = database_state()
+            response = client.post(url(route), upload_body(place), format="multipart")
+            if allowed:
+                assert response.status_code == 400, (place.name, response.data)
+                assert response.data == {"school": [NOT_FOUND]}, response.data
+            else:
+                assert response.status_code == 403, (place.name, response.data)
+            assert database_state() == before, f"a refused upload changed rows ({place.name})"
+        before = database_state()
+        audit_before = AuditEvent.objects.count()
+        response = client.post(url(route), upload_body(sw.home), format="multipart")
+        if allowed:
+            assert response.status_code == 201, response.data
+            job = ImportJob.objects.get(pk=response.data["id"])
+            assert job.options["school"] == sw.home.school.code
+            assert job.path == sw.world.roles[key].path
+            assert job.created_by == sw.world.users[key]
+            _assert_audited_inside(key, sw, audit_before)
+        else:
+            assert response.status_code == 403, response.data
+            assert database_state() == before
+
+
+@dataclass(frozen=True)
+class ReportRead(Case):
+    """A job's report: its readers download it (an audited export), everyone else gets 404."""
+
+    def run(self, sw: ScopeWorld, key: str, api: Client, route: str, method: str) -> None:
+        resource = RESOURCES["import-jobs"]
+        client = api(key)
+        for obj in resource.outside(sw, key):
+            before = database_state()
+            response = client.get(url(route, obj.pk))
+            assert response.status_code == 404, (obj, response)
+            assert database_state() == before
+        inside = resource.inside(sw, key)
+        before = database_state()
+        audit_before = AuditEvent.objects.count()
+        response = client.get(url(route, inside.pk))
+        if key in resource.readers:
+            assert response.status_code == 200, response
+            assert b"".join(response.streaming_content) == REPORT_BYTES
+            _assert_audited_inside(key, sw, audit_before)
+        else:
+            assert response.status_code == 404, response
+            assert database_state() == before
+
+
 MATRIX: dict[tuple[str, str], Case] = {
     ("api/v1/regions/", "GET"): ListRead("regions"),
     ("api/v1/regions/{code}/", "GET"): DetailRead("regions"),
@@ -1163,6 +1266,10 @@ MATRIX: dict[tuple[str, str], Case] = {
         UnitAct(ADMINS, ADMINS, "school", 200, verify_previewed)
     ),
     ("api/v1/queues/", "GET"): registry(QueueRead()),
+    ("api/v1/import-jobs/", "GET"): imports(ListRead("import-jobs")),
+    ("api/v1/import-jobs/", "POST"): imports(Upload(ADMINS)),
+    ("api/v1/import-jobs/{pk}/", "GET"): imports(DetailRead("import-jobs")),
+    ("api/v1/import-jobs/{pk}/report/", "GET"): imports(ReportRead()),
 }
 
 CELLS = [

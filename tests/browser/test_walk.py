@@ -273,3 +273,65 @@ def test_school_admin_enrols_and_requests_a_transfer(world, live_server, browser
     walker.check("申请状态：已撤回。")
     walker.open("/registry/queue/", "待办", "没有等待您审批的学籍申请")
     assert walker.console_errors == []
+
+
+def test_a_transfer_across_counties_walked_from_every_side(world, live_server, browser):
+    """王小雨's transfer to 武侯区第一小学 in four browsers: the sending school asks from her
+    page, the receiving school accepts her into a class, the sending county approves, the
+    receiving county is told a refusal needs its reason and then approves; only then does her
+    page show the new school, with every step in her history, and leave the sending school's
+    reach."""
+    record = registry_world(world)
+    detail = f"/registry/students/{record.pk}/"
+
+    sending = Walker(browser, live_server.url)
+    sending.login("school_admin")
+    sending.open(detail, "学籍变动记录", "锦江区实验小学")
+    sending.page.click("text=申请转学")
+    sending.page.wait_for_load_state()
+    sending.page.fill("#id_to_school", world.other_school.code)
+    sending.page.fill("#id_reason", "随父母工作调动")
+    sending.page.click("main form button[type=submit].btn-primary")
+    sending.page.wait_for_load_state()
+    sending.check("转学申请已提交，等待审批。", "成都市武侯区第一小学", "待处理")
+    flow = sending.page.url.removeprefix(live_server.url)
+
+    receiving = Walker(browser, live_server.url)
+    receiving.login("other_school_admin")
+    receiving.open("/registry/queue/", "待我审批的学籍申请", record.person.name)
+    receiving.follow("main table a[href^='/registry/requests/']", "同意接收")
+    receiving.page.select_option("#id_decide-school_class", value=str(world.other_class.pk))
+    receiving.page.click("form[data-decide] button[type=submit]")
+    receiving.page.wait_for_load_state()
+    receiving.check("已通过")
+
+    county = Walker(browser, live_server.url)
+    county.login("county_admin")
+    county.open(flow, "审批通过", "锦江区")
+    county.page.click("form[data-decide] button[type=submit]")
+    county.page.wait_for_load_state()
+    county.check("已通过")
+    county.open(detail, "锦江区实验小学")
+
+    other_county = Walker(browser, live_server.url)
+    other_county.login("other_county_admin")
+    other_county.open("/", "待办事项")
+    other_county.open("/registry/queue/", record.person.name, "随父母工作调动")
+    other_county.follow("main table a[href^='/registry/requests/']", "驳回理由")
+    other_county.page.click("form[data-reject] button[type=submit]")
+    other_county.page.wait_for_load_state()
+    other_county.check("该字段是必填项。", "审批中")
+    other_county.page.click("form[data-decide] button[type=submit]")
+    other_county.page.wait_for_load_state()
+    other_county.check("审批已全部通过，变更已生效。", "成都市武侯区第一小学")
+
+    receiving.open(detail, "成都市武侯区第一小学", "转学", "随父母工作调动")
+    # The student has left the sending school's scope with the move.
+    assert sending.page.goto(live_server.url + detail).status == 404
+    sending.console_errors.remove(
+        "Failed to load resource: the server responded with a status of 404 (Not Found)"
+    )
+    sending.open("/registry/queue/", "没有等待您审批的学籍申请")
+    for walker in (sending, receiving, county, other_county):
+        assert walker.console_errors == []
+        walker.context.close()

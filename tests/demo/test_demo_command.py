@@ -37,6 +37,13 @@ from santong.demo.generator import (
 from santong.orgs import services as org_services
 from santong.orgs.models import Region, School, SchoolClass
 from santong.orgs.services import SCHOOL_KIND_STAGES
+from santong.registry.models import (
+    StudentEvent,
+    StudentRecord,
+    StudentRequest,
+    TeacherRecord,
+    TeacherTransfer,
+)
 
 TINY = ["--no-serve", "--scale", "0.01"]
 
@@ -61,6 +68,21 @@ def population_digest() -> str:
         digest.update(repr(row).encode())
     for row in Role.objects.order_by("user__username", "kind", "path", "subject_id").values_list(
         "user__username", "kind", "path", "subject_id", "child__account__username"
+    ):
+        digest.update(repr(row).encode())
+    for row in StudentRecord.objects.order_by("person__account__username").values_list(
+        "person__account__username",
+        "path",
+        "status",
+        "number_masked",
+        "ethnicity",
+        "hukou",
+        "health",
+        "enrolled_on",
+    ):
+        digest.update(repr(row).encode())
+    for row in TeacherRecord.objects.order_by("person__account__username").values_list(
+        "person__account__username", "path", "title", "hired_on", "education", "employment"
     ):
         digest.update(repr(row).encode())
     return digest.hexdigest()
@@ -239,6 +261,28 @@ def test_regional_administrators_for_province_every_city_and_county(demo):
 def test_only_the_demo_accounts_have_usable_passwords(demo):
     usable = [user.username for user in User.objects.all() if user.has_usable_password()]
     assert sorted(usable) == sorted(v["username"] for v in demo["first_credentials"].values())
+
+
+def test_every_student_and_teacher_is_registered_and_work_queues_are_not_empty(demo):
+    placed = dict(
+        Role.objects.filter(kind=Role.Kind.STUDENT).values_list(
+            "user__person_id", "school_class_id"
+        )
+    )
+    assert placed
+    assert dict(StudentRecord.objects.values_list("person_id", "school_class_id")) == placed
+    assert StudentEvent.objects.filter(kind=StudentEvent.Kind.ENROLLED).count() == len(placed)
+    teachers = set(
+        Role.objects.filter(
+            kind__in=[Role.Kind.HEAD_TEACHER, Role.Kind.SUBJECT_TEACHER]
+        ).values_list("user__person_id", flat=True)
+    )
+    assert set(TeacherRecord.objects.values_list("person_id", flat=True)) == teachers
+    pending = StudentRequest.objects.filter(status=StudentRequest.Status.PENDING)
+    assert {"school", "county"} <= set(pending.values_list("waiting_level", flat=True))
+    moves = TeacherTransfer.objects.filter(status=TeacherTransfer.Status.PENDING)
+    assert {"school", "county"} <= set(moves.values_list("waiting_level", flat=True))
+    assert "项待审批" in demo["first_output"]
 
 
 def test_same_seed_builds_the_same_population(demo):

@@ -1,6 +1,8 @@
 """Streaming readers: what each kind of cell and file turns into."""
 
 import codecs
+import re
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -8,6 +10,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
+from santong.imports import readers
 from santong.imports.readers import (
     CellFlag,
     ImportFileError,
@@ -141,6 +144,86 @@ def test_xlsx_shared_strings_are_read(tmp_path):
     assert len(rows) == 50
 
 
+def with_sheet_data(source: Path, target: Path, sheet_data: str, *, prefix: str = "") -> Path:
+    """`source` with its first sheet's rows replaced by hand-written XML."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                xml = re.sub(
+                    r"<sheetData>.*</sheetData>|<sheetData/>", sheet_data, data.decode(), flags=re.S
+                )
+                if prefix:
+                    xml = xml.replace(
+                        "<worksheet xmlns=", f"<{prefix}worksheet xmlns:{prefix[:-1]}="
+                    )
+                    xml = xml.replace("</worksheet>", f"</{prefix}worksheet>")
+                    xml = re.sub(r"<(/?)(?=[a-zA-Z])(?!x:)", rf"<\1{prefix}", xml)
+                data = xml.encode()
+            new.writestr(info, data)
+    return target
+
+
+def test_xlsx_sheet_xml_the_way_other_writers_write_it(tmp_path):
+    """Attributes in any order and quoting, whitespace between tags, rows without numbers or
+    cells, rich and phonetic text, references, CDATA and comments: read as an XML parser
+    reads them."""
+    source = tmp_path / "source.xlsx"
+    book = xlsxwriter.Workbook(str(source))
+    book.add_worksheet().write_string(0, 0, "共享")
+    book.close()
+    sheet_data = (
+        '<sheetData>\n <row r="1" spans="1:5">\n'
+        '  <c t="inlineStr" r="A1"><is><r><rPr><b/></rPr><t>王</t></r>'
+        '<r><t xml:space="preserve"> 小雨</t></r><rPh sb="0" eb="1"><t>wang</t></rPh></is></c>\n'
+        "  <c r='B1' t='n'><v>1.5</v></c><c><v>7</v></c><c t=\"s\" r=\"E1\"><v>0</v></c>\n"
+        ' </row>\n <row r="2"/>\n'
+        ' <row><c r="A3" t="inlineStr"><is><t><![CDATA[<甲&乙>]]></t></is></c><!-- 备注 -->'
+        '<c r="B3" t="str"><f>A1</f><v>&#x738B;&amp;&#13;&lt;</v></c>'
+        '<c r="C3" t="inlineStr"><is><t/></is></c><c r="D3" t="inlineStr"/><c r="E3"><v></v></c>'
+        "</row>\n</sheetData>"
+    )
+    path = with_sheet_data(source, tmp_path / "written.xlsx", sheet_data)
+
+    _table, rows = read_all(path)
+
+    assert [(r.number, r.values, r.flags) for r in rows] == [
+        (1, ["王 小雨", "1.5", "7", None, "共享"], {1: CellFlag.NUMBER, 2: CellFlag.NUMBER}),
+        (2, [], None),
+        (3, ["<甲&乙>", "王&\r<", "", None, None], {1: CellFlag.FORMULA}),
+    ]
+
+    prefixed = with_sheet_data(source, tmp_path / "prefixed.xlsx", sheet_data, prefix="x:")
+    _table, prefixed_rows = read_all(prefixed)
+    assert [(r.number, r.values, r.flags) for r in prefixed_rows] == [
+        (r.number, r.values, r.flags) for r in rows
+    ]
+
+
+def test_xlsx_rows_cut_by_a_chunk_boundary_are_whole(tmp_path, monkeypatch):
+    path = tmp_path / "long.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet()
+    expected = []
+    for row in range(200):
+        values = [f"名字{row} & <{row}>", str(510104200805120000 + row), "男" if row % 2 else "女"]
+        sheet.write_row(row, 0, values)
+        expected.append(values)
+    book.close()
+    shared = tmp_path / "shared.xlsx"
+    book = xlsxwriter.Workbook(str(shared))
+    sheet = book.add_worksheet()
+    for row, values in enumerate(expected):
+        sheet.write_row(row, 0, values)
+    book.close()
+    monkeypatch.setattr(readers, "SCAN_CHUNK_BYTES", 61)
+
+    for workbook in (path, shared):
+        _table, rows = read_all(workbook)
+        assert [r.values for r in rows] == expected
+        assert [r.number for r in rows] == list(range(1, 201))
+
+
 def test_date_formats_are_recognised():
     assert is_date_format("yyyy-mm-dd")
     assert is_date_format('yyyy"年"m"月"d"日"')
@@ -204,3 +287,14 @@ def test_files_that_are_not_tables_are_refused(tmp_path):
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     with pytest.raises(ImportFileError):
         open_table(binary)
+
+
+def test_a_sheet_cut_short_is_refused(tmp_path):
+    source = tmp_path / "source.xlsx"
+    book = xlsxwriter.Workbook(str(source))
+    book.add_worksheet().write_string(0, 0, "姓名")
+    book.close()
+    cut = with_sheet_data(source, tmp_path / "cut.xlsx", '<sheetData><row r="1"><c r="A1"><v>1</v>')
+
+    with open_table(cut) as table, pytest.raises(ImportFileError, match="不完整"):
+        list(table.rows())

@@ -1,6 +1,7 @@
 """The kill test with students: a real `santong import students` process SIGKILLed mid-import
 leaves whole batches only (records, people, accounts and roles alike); the same command run
-again completes without duplicates, and a third run finds everything unchanged."""
+again completes without duplicates, and a third run finds everything unchanged. Then parents,
+in a real process too, where batches are validated ahead of the one being written."""
 
 import os
 import signal
@@ -114,3 +115,21 @@ def test_students_killed_mid_import_then_run_again_complete_without_duplicates(
     assert third.returncode == 0, err
     assert f"导入 {expected}（新增 0，更新 0，未变化 {expected}）" in out
     assert query(counts) == (expected,) * 5
+
+    # Parents in a real process, so on a file database the next batch is validated while one
+    # is written: each parent has two children in rows that straddle a batch boundary, so the
+    # batch after the one that creates a parent was validated with the parent still unknown.
+    students = student_rows()
+    parents = [["学生身份证件号", "家长姓名", "家长身份证件号"]]
+    for n in range(2, 42, 2):  # students 1 to 40 (student 0 is one of the bad rows)
+        father = make_resident_id("510104", date(1985, 1, 1) + timedelta(days=n), n, True)
+        parents += [[students[row][2], f"家长{n}", father] for row in (n, n + 1)]
+    parent_file = write_csv(tmp_path / "parents.csv", parents)
+    linked = santong(env, "import", "parents", str(parent_file), "--batch-size", "3", "-v0")
+    out, err = linked.communicate(timeout=600)
+    assert linked.returncode == 0, err
+    assert "新增 40" in out, out
+    assert query(
+        "SELECT COUNT(*), COUNT(DISTINCT user_id) FROM accounts_role WHERE kind = 'parent'"
+    ) == (40, 20)
+    assert query("SELECT COUNT(*) FROM accounts_person WHERE name LIKE '家长%'")[0] == 20

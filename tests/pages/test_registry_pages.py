@@ -265,6 +265,26 @@ def test_school_admin_enrols_a_student(reg, browse):
     assert "刘芳" in html  # who registered, in the history
 
 
+def test_work_the_system_did_is_named_in_the_page_language(reg, browse):
+    """A record the system wrote (the demo, a command-line import) names no person as its
+    author: the history says 系统, in the page's language, never the stored "system"."""
+    record = services.enrol_student(
+        actor=SYSTEM,
+        school_class=reg.school_class,
+        name="钱多多",
+        id_type=Person.IdType.RESIDENT,
+        id_number=new_id_number(),
+        ethnicity="01",
+    )
+    client = browse("school_admin")
+    html = client.get(reverse("registry:student_detail", args=[record.pk])).content.decode()
+    assert "系统" in html
+    assert ">system<" not in html
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("registry:student_detail", args=[record.pk])).content.decode()
+    assert ">system<" not in html
+
+
 def test_enrol_with_a_wrong_check_character_writes_nothing(reg, browse):
     world = reg
     number = new_id_number()
@@ -892,6 +912,9 @@ def test_code_tables_are_browsable_and_exported(reg, browse):
     names = [table["name"] for table in page.context["tables"]]
     assert names[:2] == ["gender", "ethnicity"]
     assert {"stage", "grade", "subject"} <= set(names)
+    counts = {table["name"]: table["count"] for table in page.context["tables"]}
+    assert counts["grade"] == Grade.objects.count() > 0
+    assert counts["ethnicity"] >= 56
     ethnicity = client.get(reverse("registry:code_table", args=["ethnicity"]))
     assert len(ethnicity.context["values"]) >= 56
     assert "汉族" in ethnicity.content.decode()
@@ -1045,3 +1068,26 @@ def test_registry_pages_read_in_english(reg, browse):
     assert "Student requests waiting for me" in queue
     rollover = client.get(reverse("registry:rollover"), {"school_year": reg.year.pk})
     assert "Students to promote" in rollover.content.decode()
+
+
+def test_after_dropping_out_the_student_account_has_no_class_and_the_parent_still_reads(
+    reg, browse
+):
+    """The student's class role ends with the drop-out: a session still open in it is told
+    the account has no role, never shown the record; the parent still opens the child's page
+    and its history."""
+    world = reg
+    services.withdraw_request(actor=world.actor("school_admin"), request=world.flow)
+    student, parent = browse("student"), browse("parent")
+    flow = services.request_drop_out(
+        actor=world.actor("school_admin"), record=world.record, reason="多次劝返无效"
+    )
+    services.approve_request(actor=world.actor("county_admin"), request=flow)
+    assert not Role.objects.filter(pk=world.roles["student"].pk).exists()
+    for target in ("/", reverse("registry:student_detail", args=[world.record.pk])):
+        response = student.get(target)
+        assert response.status_code == 403
+        assert "您的账号尚未分配角色" in response.content.decode()
+    html = parent.get(reverse("registry:student_detail", args=[world.record.pk])).content.decode()
+    assert "辍学" in html
+    assert "多次劝返无效" in html

@@ -137,9 +137,11 @@ def test_without_an_id_the_student_gets_a_temporary_number(reg):
 
 
 def test_recording_the_id_later_gives_the_g_number_and_keeps_the_l_number_findable(reg):
-    record = reg.enrol(id_type="9", gender="1", birth_date=date(2016, 9, 1))
-    temporary = record.temporary_number
     number = new_id_number(birth=date(2016, 9, 1))
+    # The helper moves the birth date on after every 499 numbers: read it from the number.
+    born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    record = reg.enrol(id_type="9", gender="1", birth_date=born)
+    temporary = record.temporary_number
     record = services.record_student_id(
         actor=reg.actor("school_admin"), record=record, id_type="1", id_number=number
     )

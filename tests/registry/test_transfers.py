@@ -1,6 +1,10 @@
 """转学 and the other student requests: every step approves, rejects with a reason, can be
 withdrawn; nothing changes before the last approval, and then everything at once."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -229,6 +233,18 @@ def test_across_cities_both_cities_approve_when_configured(reg, student, setting
 def test_across_cities_without_the_setting_only_the_counties_approve(reg, student):
     transfer = request(reg, student, reg.world.far_school)
     assert [s["level"] for s in transfer.steps] == ["school", "county", "county"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True), ("0", False)])
+def test_the_city_approval_setting_is_read_from_the_environment(value, expected):
+    environment = {k: v for k, v in os.environ.items() if k != "SANTONG_TRANSFER_CITY_APPROVAL"}
+    if value is not None:
+        environment["SANTONG_TRANSFER_CITY_APPROVAL"] = value
+    script = "import santong.settings.base as s; print(s.SANTONG_TRANSFER_CITY_APPROVAL)"
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == str(expected)
 
 
 def test_out_of_the_region_only_this_side_approves(reg, student):

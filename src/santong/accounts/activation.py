@@ -36,7 +36,7 @@ class ActivationForm(StyledForm):
     new_password = forms.CharField(
         label=_("设置密码"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("至少10位，不能全为数字，不能与用户名相近或过于常见。"),
+        help_text=_("至少10位，不能全为数字，不能与用户名或手机号相近，不能过于常见。"),
     )
     new_password2 = forms.CharField(
         label=_("确认密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})

@@ -77,7 +77,7 @@ class PasswordChangeForm(StyledForm):
     new_password = forms.CharField(
         label=_("新密码"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("至少10位，不能全为数字，不能与用户名相近或过于常见。"),
+        help_text=_("至少10位，不能全为数字，不能与用户名或手机号相近，不能过于常见。"),
     )
     new_password2 = forms.CharField(
         label=_("确认新密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})

@@ -43,6 +43,7 @@ import functools
 import hmac
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -55,6 +56,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.core.signals import setting_changed
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
 
@@ -184,42 +186,29 @@ def _parse_resident_format(number: str, id_type: IdType, today: date) -> ParsedI
     """GB 11643 structure, shared by resident IDs and HK/Macao/Taiwan residence permits."""
     if id_type is IdType.RESIDENT and len(number) == 15 and _is_digits(number):
         raise IdNumberError(
-            _(
-                "15-digit first-generation ID numbers are no longer accepted; "
-                "enter the 18-digit number."
-            ),
+            _("不再接受15位的第一代身份证号码，请填写18位号码。"),
             code="old_number",
         )
     if len(number) != 18:
         raise IdNumberError(
-            _("An ID number has 18 characters; %(length)s were entered."),
+            _("身份证号码应为18位，当前输入了 %(length)s 位。"),
             code="length",
             params={"length": len(number)},
         )
     body, last = number[:17], number[17]
     if not _is_digits(body):
-        raise IdNumberError(
-            _("The first 17 characters of an ID number must be digits."), code="format"
-        )
+        raise IdNumberError(_("身份证号码的前17位必须是数字。"), code="format")
     if not (_is_digits(last) or last == "X"):
-        raise IdNumberError(
-            _("The last character of an ID number must be a digit or X."), code="format"
-        )
+        raise IdNumberError(_("身份证号码的最后一位必须是数字或 X。"), code="format")
     region_code = number[:6]
     if id_type is IdType.RESIDENT and region_code in HMT_REGION_CODES:
         raise IdNumberError(
-            _(
-                "Numbers starting with 810000, 820000 or 830000 belong to residence permits "
-                "for Hong Kong, Macao and Taiwan residents; choose that document type."
-            ),
+            _("以 810000、820000 或 830000 开头的号码属于港澳台居民居住证，请选择该证件类型。"),
             code="wrong_type",
         )
     if id_type is IdType.RESIDENCE_PERMIT and region_code not in HMT_REGION_CODES:
         raise IdNumberError(
-            _(
-                "A residence permit number for Hong Kong, Macao and Taiwan residents starts "
-                "with 810000, 820000 or 830000."
-            ),
+            _("港澳台居民居住证号码以 810000、820000 或 830000 开头。"),
             code="format",
         )
 
@@ -229,19 +218,19 @@ def _parse_resident_format(number: str, id_type: IdType, today: date) -> ParsedI
         birth_date = date(year, month, day)
     except ValueError:
         raise IdNumberError(
-            _("The birth date %(date)s encoded in the number does not exist."),
+            _("号码中的出生日期 %(date)s 不存在。"),
             code="birth_date",
             params={"date": shown},
         ) from None
     if birth_date > today:
         raise IdNumberError(
-            _("The birth date %(date)s encoded in the number is in the future."),
+            _("号码中的出生日期 %(date)s 晚于今天。"),
             code="birth_date",
             params={"date": shown},
         )
     if birth_date < EARLIEST_BIRTH_DATE:
         raise IdNumberError(
-            _("The birth date %(date)s encoded in the number is before 1900-01-01."),
+            _("号码中的出生日期 %(date)s 早于1900-01-01。"),
             code="birth_date",
             params={"date": shown},
         )
@@ -249,7 +238,7 @@ def _parse_resident_format(number: str, id_type: IdType, today: date) -> ParsedI
     expected = _check_char(body)
     if last != expected:
         raise IdNumberError(
-            _("The check character is wrong: expected %(expected)s."),
+            _("校验码不正确：应为 %(expected)s。"),
             code="checksum",
             params={"expected": expected},
         )
@@ -267,7 +256,7 @@ def validate_id_number(id_type: str, raw: str, *, today: date | None = None) -> 
         kind = IdType(id_type)
     except ValueError:
         raise IdNumberError(
-            _("Unknown document type %(id_type)s."),
+            _("未知的证件类型 %(id_type)s。"),
             code="unknown_type",
             params={"id_type": id_type},
         ) from None
@@ -276,32 +265,29 @@ def validate_id_number(id_type: str, raw: str, *, today: date | None = None) -> 
     if kind is IdType.NONE:
         if number:
             raise IdNumberError(
-                _("No document number may be given when there is no document."),
+                _("无证件时不能填写证件号码。"),
                 code="unexpected_number",
             )
         return ParsedId("", kind)
     if not number:
-        raise IdNumberError(_("Enter the document number."), code="required")
+        raise IdNumberError(_("请填写证件号码。"), code="required")
 
     if kind in (IdType.RESIDENT, IdType.RESIDENCE_PERMIT):
         return _parse_resident_format(number, kind, today or _today())
     if kind is IdType.HK_MACAO_PERMIT:
         if not _HK_MACAO_RE.fullmatch(number):
             raise IdNumberError(
-                _(
-                    "A Mainland Travel Permit for Hong Kong and Macao Residents number is "
-                    "H or M followed by 8 or 10 digits."
-                ),
+                _("港澳居民来往内地通行证号码为 H 或 M 加8位或10位数字。"),
                 code="format",
             )
     elif kind is IdType.TAIWAN_PERMIT:
         if not _TAIWAN_RE.fullmatch(number):
             raise IdNumberError(
-                _("A Mainland Travel Permit for Taiwan Residents number has 8 digits."),
+                _("台湾居民来往大陆通行证号码为8位数字。"),
                 code="format",
             )
     elif not _PASSPORT_RE.fullmatch(number):  # IdType.PASSPORT
-        raise IdNumberError(_("A passport number has 5 to 17 letters or digits."), code="format")
+        raise IdNumberError(_("护照号码为5到17位字母或数字。"), code="format")
     return ParsedId(number, kind)
 
 
@@ -313,19 +299,27 @@ def check_consistency(parsed: ParsedId, *, birth_date: date | None, gender: str 
     """
     if birth_date is not None and parsed.birth_date is not None and birth_date != parsed.birth_date:
         raise IdNumberError(
-            _("The birth date %(given)s does not match %(encoded)s in the ID number."),
+            _("出生日期 %(given)s 与证件号码中的 %(encoded)s 不一致。"),
             code="birth_date_mismatch",
             params={"given": birth_date.isoformat(), "encoded": parsed.birth_date.isoformat()},
         )
     if gender in (MALE, FEMALE) and parsed.gender is not None and gender != parsed.gender:
         if parsed.gender == MALE:
-            message = _("The ID number belongs to a man, but the gender given is female.")
+            message = _("该证件号码属于男性，但填写的性别为女。")
         else:
-            message = _("The ID number belongs to a woman, but the gender given is male.")
+            message = _("该证件号码属于女性，但填写的性别为男。")
         raise IdNumberError(message, code="gender_mismatch")
 
 
 # --------------------------------------------------------------------------- display and demo
+
+
+def digest_in(digests: Iterable[str], *, field: str = "id_digest") -> Q:
+    """Rows whose ID digest is one of `digests`. The unique indexes on digests are partial
+    (a person without an ID document has none), and neither SQLite nor PostgreSQL (past 100
+    values) uses a partial index unless the query repeats its condition: without it, a batch
+    lookup scans every person."""
+    return Q(**{f"{field}__in": [d for d in digests if d]}) & ~Q(**{field: ""})
 
 
 def mask_id_number(number: str) -> str:

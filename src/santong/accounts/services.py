@@ -352,7 +352,8 @@ def create_person_with_account(
         )
     _gather(errors, lambda: _validate_username(username, phone or None), "username")
     if password:
-        _gather(errors, lambda: validate_password(password, User(username=username)), "password")
+        account = User(username=username, phone=phone or None)
+        _gather(errors, lambda: validate_password(password, account), "password")
     if errors:
         raise ValidationError(errors)
     path, _fields = _unit_for(kind=kind, **unit)
@@ -469,6 +470,19 @@ def record_login(*, actor: Actor, user: User, succeeded: bool) -> None:
     )
 
 
+@transaction.atomic
+def record_logout(*, actor: Actor) -> None:
+    """Audits the end of a session, in the role it was acting in."""
+    user = actor.user
+    assert user is not None
+    record_event(
+        actor=actor,
+        action=AuditEvent.Action.LOGOUT,
+        obj=user,
+        path=actor.role.path if actor.role is not None else "",
+    )
+
+
 def record_role_switch(*, actor: Actor) -> None:
     assert actor.role is not None
     record_event(
@@ -558,6 +572,29 @@ def move_student_roles(*, actor: Actor, person: Person, school_class: SchoolClas
         detail={"moved": [[pk, path] for pk, path in moved], "to": school_class.path},
     )
     return len(moved)
+
+
+@transaction.atomic
+def end_student_roles(*, actor: Actor, person: Person, path: str) -> int:
+    """Ends the class role of a student who left the region's schools (transferred out of the
+    region, dropped out, deregistered), so the account no longer counts as a member of the old
+    class. The parents' roles stay: they are keyed on the child and keep showing the child's
+    record and its history. Returns how many roles ended."""
+    actor.require_within(path)
+    roles = Role.objects.filter(kind=Role.Kind.STUDENT, user__person=person)
+    ended = list(roles.values_list("pk", "path"))
+    if not ended:
+        return 0
+    Role.objects.filter(pk__in=[pk for pk, _path in ended]).delete()
+    record_event(
+        actor=actor,
+        action=AuditEvent.Action.REVOKE,
+        object_type="role",
+        object_repr=person.name,
+        path=path,
+        detail={"ended": [[pk, role_path] for pk, role_path in ended]},
+    )
+    return len(ended)
 
 
 @transaction.atomic

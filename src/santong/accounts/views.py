@@ -82,8 +82,16 @@ class SantongLoginView(LoginView):
     redirect_authenticated_user = True
 
 
+class SantongLogoutView(LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Audited before Django's logout, which replaces the user with an anonymous one.
+        if request.user.is_authenticated:
+            services.record_logout(actor=actor_for(request, current_role(request)))
+        return super().post(request, *args, **kwargs)
+
+
 login = SantongLoginView.as_view()
-logout = LogoutView.as_view()
+logout = SantongLogoutView.as_view()
 
 
 @never_cache

@@ -14,7 +14,8 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
+from functools import cache
+from itertools import accumulate, islice
 from typing import TypeVar
 
 from django.db.models import Exists, Min, OuterRef
@@ -54,7 +55,14 @@ class RegistryCounts:
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
-    return rng.choices([code for code, _w in weighted], weights=[w for _c, w in weighted])[0]
+    codes, cumulative = _cumulative(weighted)
+    # The same draw as `choices(codes, weights=...)`, which accumulates the weights each call.
+    return rng.choices(codes, cum_weights=cumulative)[0]
+
+
+@cache
+def _cumulative(weighted: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    return tuple(code for code, _w in weighted), tuple(accumulate(w for _c, w in weighted))
 
 
 def _batches(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
@@ -110,14 +118,18 @@ def register_students(*, seed: int, progress: Callable[[int], object]) -> int:
             "school_class_id", "user__username", "user__person__name", "user__person__id_cipher"
         )
     )
+    classes: dict[int, SchoolClass] = {}
     written = 0
     for batch in _batches(unregistered.iterator(chunk_size=BATCH)):
         rows = []
         for class_id, username, name, cipher in batch:
             rng = random.Random(f"{seed}/registry/{username}")
+            school_class = classes.get(class_id)
+            if school_class is None:
+                school_class = classes[class_id] = SchoolClass(pk=class_id)
             rows.append(
                 services.StudentRow(
-                    school_class=SchoolClass(pk=class_id),
+                    school_class=school_class,
                     name=str(name),
                     id_type=Person.IdType.RESIDENT,
                     id_number=_clear(vault, cipher),

@@ -22,6 +22,7 @@ from santong.accounts.identity import (
     IdNumberError,
     IdType,
     check_consistency,
+    digest_in,
     get_vault,
     validate_id_number,
 )
@@ -156,7 +157,7 @@ class ParentsKind:
         found: dict[tuple[str, str], tuple[Any, ...]] = {}
         digests = [value for kind, value in keys.values() if kind == "digest"]
         for part in in_slices(digests):
-            for values in StudentRecord.objects.filter(id_digest__in=part).values_list(
+            for values in StudentRecord.objects.filter(digest_in(part)).values_list(
                 "id_digest", *fields
             ):
                 found[("digest", values[0])] = values[1:]
@@ -237,7 +238,7 @@ class ParentsKind:
         numbers already taken: one query each for the batch."""
         people: dict[str, tuple[int, str, int | None]] = {}
         for part in in_slices([link.digest for link in links]):
-            for digest, pk, name, account in Person.objects.filter(id_digest__in=part).values_list(
+            for digest, pk, name, account in Person.objects.filter(digest_in(part)).values_list(
                 "id_digest", "pk", "name", "account__pk"
             ):
                 people[digest] = (pk, name, account)

@@ -24,6 +24,7 @@ from typing import Any, Final, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
+from django.db.backends.sqlite3.creation import DatabaseCreation as SQLiteCreation
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -397,12 +398,17 @@ def _run_pass(
 def _validates_ahead(kind: ImportKind, *, dry_run: bool) -> bool:
     """Whether the next batch may be validated while the current one is written: only for a
     kind that says its checks of a batch never depend on the batch before it being stored,
-    only when writing, and only outside a transaction (one the second connection could not
-    see into, such as a test's)."""
+    only when writing, only outside a transaction (one the second connection could not see
+    into, such as a test's), and not on an in-memory SQLite database, whose connections share
+    one cache with table locks, so that a read waits for the writer's commit."""
     return (
         bool(getattr(kind, "validates_ahead", False))
         and not dry_run
         and not connection.in_atomic_block
+        and not (
+            connection.vendor == "sqlite"
+            and SQLiteCreation.is_in_memory_db(connection.settings_dict["NAME"])
+        )
     )
 
 

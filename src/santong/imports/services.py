@@ -1,30 +1,51 @@
-"""Writes to import jobs: creating one (audited), applying a column mapping, and the runner's
-bookkeeping (claiming a job, recording each batch with its issues, finishing)."""
+"""Writes to import jobs: creating one (audited), an upload from the web or the API, applying a
+column mapping, issuing a job's activation codes, and the runner's bookkeeping (claiming a job,
+recording each batch with its issues, finishing)."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from santong.accounts.models import Role
+from santong.accounts.roles import REGION_LEVEL
+from santong.accounts.services import IssuedCode, issue_activation_codes
 from santong.audit.models import AuditEvent
 from santong.audit.services import record_event
 from santong.core.actors import Actor
-from santong.imports.headers import HeaderMapping, apply_mapping
-from santong.imports.kinds import get_kind, kind_names
+from santong.imports.headers import (
+    ColumnSpec,
+    HeaderMapping,
+    apply_mapping,
+    find_header_row,
+    map_headers,
+)
+from santong.imports.kinds import kind_names
 from santong.imports.models import ImportIssue, ImportJob
-from santong.imports.pipeline import DEFAULT_BATCH_SIZE, ImportOutcome, Progress
+from santong.imports.pipeline import (
+    DEFAULT_BATCH_SIZE,
+    HEADER_SCAN_ROWS,
+    ImportOutcome,
+    Progress,
+)
+from santong.imports.readers import ImportFileError, open_table
 from santong.imports.report import Issue
+from santong.imports.selectors import job_spec, needs_mapping
+from santong.orgs.models import School
 
 ISSUE_TEXT_LIMIT = 500
 
@@ -115,11 +136,11 @@ def apply_header_mapping(
     actor.require_admin()
     actor.require_within(job.path or "")
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if job.header_mapping is None:
+    if not needs_mapping(job):
         raise ValidationError({"mapping": _("该任务不需要设置列对应关系。")})
-    spec = get_kind(job.kind).spec
+    assert job.header_mapping is not None
     try:
-        mapping = apply_mapping(spec, HeaderMapping.from_json(job.header_mapping), choices)
+        mapping = apply_mapping(job_spec(job), HeaderMapping.from_json(job.header_mapping), choices)
     except ValueError as exc:
         raise ValidationError({"mapping": str(exc)}) from exc
     job.header_mapping = mapping.to_json()
@@ -127,8 +148,191 @@ def apply_header_mapping(
         job.options = {**job.options, "mapping": mapping.to_json(), "ignore_unknown": True}
         job.status = ImportJob.Status.QUEUED
         job.message = ""
-    job.save(update_fields=["header_mapping", "options", "status", "message"])
+        job.finished_at = None
+    job.save(update_fields=["header_mapping", "options", "status", "message", "finished_at"])
+    record_event(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=job,
+        path=job.path,
+        detail={"mapping": {job.header_mapping["headers"][i]: f for i, f in choices.items()}},
+    )
     return mapping
+
+
+# --------------------------------------------------------------------------- uploads
+
+UPLOAD_SUFFIXES = (".xlsx", ".xls", ".csv")
+
+# The roles whose accounts an import of each kind of people opens.
+PEOPLE_KINDS: dict[str, tuple[str, ...]] = {
+    "students": (Role.Kind.STUDENT,),
+    "teachers": (Role.Kind.HEAD_TEACHER, Role.Kind.SUBJECT_TEACHER),
+    "parents": (Role.Kind.PARENT,),
+}
+
+
+# The order the pages offer the kinds in: units before the people in them.
+KIND_ORDER = ("schools", "students", "teachers", "parents")
+
+
+def importable_kinds(actor: Actor) -> dict[str, str]:
+    """The kinds `actor` may import, in `KIND_ORDER`: schools only from an education bureau."""
+    names = kind_names()
+    role = actor.role
+    if role is not None and role.kind not in REGION_LEVEL:
+        names.pop("schools", None)
+    rank = {name: i for i, name in enumerate(KIND_ORDER)}
+    return dict(sorted(names.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+
+
+def check_upload(upload: UploadedFile[bytes]) -> None:
+    """Refuses a file the readers cannot take before anything is stored: its type by name,
+    an empty file, or one over SANTONG_IMPORT_MAX_BYTES."""
+    name = Path(upload.name or "").name
+    if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        raise ValidationError(
+            {
+                "file": _("文件“%(name)s”的类型不支持，请上传 .xlsx、.xls 或 .csv 文件。")
+                % {"name": name}
+            }
+        )
+    size = upload.size or 0
+    if size == 0:
+        raise ValidationError({"file": _("文件“%(name)s”是空的。") % {"name": name}})
+    limit = settings.SANTONG_IMPORT_MAX_BYTES
+    if size > limit:
+        raise ValidationError(
+            {
+                "file": _("文件过大（%(size)s），不能超过 %(limit)s。")
+                % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
+            }
+        )
+
+
+def file_header_mapping(spec: ColumnSpec, path: Path) -> HeaderMapping:
+    """How the header row of the file at `path` maps onto `spec`, found the way the pipeline
+    finds it (the leading row with the most recognised headers)."""
+    with open_table(path) as table:
+        head = list(itertools.islice(table.rows(), HEADER_SCAN_ROWS))
+    located = find_header_row(spec, ((row.number, row.values) for row in head))
+    if located is None:
+        located = (head[0].number, head[0].values) if head else (1, [])
+    return map_headers(spec, located[1], header_row=located[0])
+
+
+def _mapping_by_header(
+    spec: ColumnSpec, found: HeaderMapping, by_header: Mapping[str, str | None]
+) -> HeaderMapping:
+    """`found` with the caller's choices, given by header text, applied; refused unless the
+    result is complete."""
+    positions: dict[str, list[int]] = {}
+    for position, header in enumerate(found.headers):
+        positions.setdefault(header, []).append(position)
+    choices: dict[int, str | None] = {}
+    for header, name in by_header.items():
+        if header.strip() not in positions:
+            raise ValidationError(
+                {"mapping": _("文件的表头中没有“%(header)s”列。") % {"header": header}}
+            )
+        for position in positions[header.strip()]:
+            choices[position] = name or None
+    try:
+        mapping = apply_mapping(spec, found, choices)
+    except ValueError as exc:
+        raise ValidationError({"mapping": _("列对应关系中有未知的字段。")}) from exc
+    if not mapping.complete:
+        raise ValidationError({"mapping": mapping.describe()})
+    return mapping
+
+
+@transaction.atomic
+def upload_import(
+    *,
+    actor: Actor,
+    kind: str,
+    upload: UploadedFile[bytes],
+    school: School | None = None,
+    dry_run: bool = False,
+    strict: bool = False,
+    mapping: Mapping[str, str | None] | None = None,
+) -> ImportJob:
+    """An uploaded file queued as a background import job by `actor` (the web and the API).
+
+    A school administrator's people imports go to its own school; an administrator above may
+    name the school, or leave the school to the file's 学校标识码 column. `mapping` (file header
+    → field, or None to skip the column) answers the column-mapping step in advance; without
+    it, a file whose headers do not match stops at that step. The job starts once the
+    transaction commits.
+    """
+    from santong.imports.jobs import start_job
+
+    actor.require_admin()
+    if kind not in importable_kinds(actor):
+        raise ValidationError({"kind": _("不能导入这种数据：%(kind)s") % {"kind": kind}})
+    check_upload(upload)
+    role = actor.role
+    if school is not None:
+        if kind == "schools":
+            raise ValidationError({"school": _("导入学校时不能指定所属学校。")})
+        actor.require_within(school.path)
+    elif kind != "schools" and role is not None and role.kind == Role.Kind.SCHOOL_ADMIN:
+        school = role.school
+    options: dict[str, Any] = {"dry_run": dry_run, "strict": strict}
+    if school is not None:
+        options["school"] = school.code
+    job = create_import_job(actor=actor, kind=kind, options=options, upload=upload)
+    if mapping:
+        spec = job_spec(job)
+        try:
+            found = file_header_mapping(spec, Path(job.file.path))
+            resolved = _mapping_by_header(spec, found, mapping)
+        except (ImportFileError, ValidationError) as exc:
+            # The job row goes with the transaction; its stored upload must go as well.
+            job.file.delete(save=False)
+            if isinstance(exc, ImportFileError):
+                raise ValidationError({"file": str(exc)}) from exc
+            raise
+        job.options = {**job.options, "mapping": resolved.to_json(), "ignore_unknown": True}
+        job.header_mapping = resolved.to_json()
+        job.save(update_fields=["options", "header_mapping"])
+    start_job(job)
+    return job
+
+
+@transaction.atomic
+def map_columns(*, actor: Actor, job: ImportJob, choices: dict[int, str | None]) -> HeaderMapping:
+    """The web's column-mapping step: applies the choices and, once the mapping is complete,
+    starts the job again with it."""
+    from santong.imports.jobs import start_job
+
+    mapping = apply_header_mapping(actor=actor, job=job, choices=choices)
+    if mapping.complete:
+        start_job(job)
+    return mapping
+
+
+def record_report_download(*, actor: Actor, job: ImportJob) -> None:
+    """Audits a download of a job's report: it repeats the file's rows, full ID numbers
+    included."""
+    actor.require_admin()
+    actor.require_within(job.path or "")
+    record_event(
+        actor=actor,
+        action=AuditEvent.Action.EXPORT,
+        obj=job,
+        path=job.path,
+        detail={"report": job.report.name, "rows": job.rows_read},
+    )
+
+
+def issue_class_list(*, actor: Actor, job: ImportJob, school: School) -> list[IssuedCode]:
+    """New activation codes for the accounts of a people import's kind at `school` that have
+    not chosen a password yet (earlier codes stop working); audited by the accounts service."""
+    if job.kind not in PEOPLE_KINDS:
+        raise ValidationError({"kind": _("这种导入没有账号激活名单。")})
+    actor.require_within(job.path or "")
+    return issue_activation_codes(actor=actor, path=school.path, kinds=PEOPLE_KINDS[job.kind])
 
 
 @transaction.atomic
@@ -211,7 +415,8 @@ def finish_job(*, job: ImportJob, outcome: ImportOutcome) -> ImportJob:
     job.finished_at = timezone.now()
     if outcome.report is not None:
         with outcome.report.open("rb") as handle:
-            job.report.save(f"{job.pk}-{_('导入报告')}.xlsx", File(handle), save=False)
+            name = _("导入报告")
+            job.report.save(f"{job.pk}-{name}.xlsx", File(handle), save=False)
     job.save()
     return job
 

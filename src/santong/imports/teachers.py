@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from santong.accounts import services as account_services
-from santong.accounts.identity import get_vault, normalize_id_number
+from santong.accounts.identity import digest_in, get_vault, normalize_id_number
 from santong.accounts.models import Person, Role
 from santong.core.actors import Actor
 from santong.core.scope import contains
@@ -324,7 +324,7 @@ class TeachersKind:
             # Nothing was written, so known teachers count as unchanged: a dry run compares
             # no facts.
             known = TeacherRecord.objects.filter(
-                person__id_digest__in=[_digest(row) for row in rows]
+                digest_in((_digest(row) for row in rows), field="person__id_digest")
             ).count()
             return WriteResult(len(rows) - known, 0, known)
         self._grant(actor, rows, roles)
@@ -342,9 +342,7 @@ class TeachersKind:
         if not with_roles:
             return
         digests = {_digest(row): (row, wanted) for row, wanted in with_roles}
-        people = dict(
-            Person.objects.filter(id_digest__in=list(digests)).values_list("id_digest", "pk")
-        )
+        people = dict(Person.objects.filter(digest_in(digests)).values_list("id_digest", "pk"))
         accounts = dict(
             Person.objects.filter(pk__in=people.values(), account__isnull=False).values_list(
                 "pk", "account__pk"

@@ -683,12 +683,9 @@ class RolloverViewSet(ScopedViewSetMixin, viewsets.GenericViewSet[Any]):
             data=request.query_params, context=self.get_serializer_context()
         )
         if not serializer.is_valid():
-            if any(
-                getattr(reason, "code", None) == "does_not_exist"
-                for reasons in serializer.errors.values()
-                for reason in reasons
-            ):
-                raise NotFound(_("对象不存在。"))
+            reasons = [reason for field in serializer.errors.values() for reason in field]
+            if all(getattr(reason, "code", None) == "does_not_exist" for reason in reasons):
+                raise NotFound(reasons[0])
             raise DRFValidationError(serializer.errors)
         return self._run(request, dict(serializer.validated_data), dry_run=True)
 

@@ -5,10 +5,12 @@ the clear number has its own audited endpoint (`students/{id}/reveal-number/`). 
 (民族, 学历, 职称 ...) travel as their codes; `code-tables/` names them.
 """
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from santong.accounts.models import Person, Role
@@ -667,23 +669,70 @@ class AcceptStudentSerializer(InputSerializer):
 # --------------------------------------------------------------------------- set-based work
 
 
+MAX_KEY = 2**63 - 1
+# A GB/T 2260 code: province (2 digits), city (4) or county (6).
+REGION_CODE = r"^[0-9]{2}(?:[0-9]{2}){0,2}$"
+
+
+def _key_value(field: serializers.Field[Any, Any, Any, Any], data: Any) -> int:
+    """`data` as a whole number within the id range, or the field's `invalid_key` refusal."""
+    if isinstance(data, str) and data.isascii() and data.isdigit():
+        data = int(data)
+    if isinstance(data, bool) or not isinstance(data, int) or not 1 <= data <= MAX_KEY:
+        field.fail("invalid_key")
+    return int(data)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_KEY})
+class ScopedKeyField(ScopedPrimaryKeyRelatedField):
+    """An object the role can see, by its id: a whole number from 1, as the schema says."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(_key_value(self, data))
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_KEY})
+class KeyField(KeyRelatedField):
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(_key_value(self, data))
+
+
+@extend_schema_field({"type": "string", "pattern": REGION_CODE})
+class RegionCodeField(ScopedPrimaryKeyRelatedField):
+    """A region the role can see, by its code; a value that cannot be a code says so."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not re.fullmatch(REGION_CODE, data):
+            self.fail("invalid_code")
+        return super().to_internal_value(data)
+
+
 class UnitSerializer(InputSerializer):
     """The unit a set-based operation covers: a school, a region, or (neither given) the
     acting role's own unit."""
 
-    school = ScopedPrimaryKeyRelatedField(
+    school = ScopedKeyField(
         label=_("学校"),
         model=School,
         selector=org_selectors.schools,
         required=False,
         default=None,
+        error_messages={
+            "null": _("学校不能为空；不限定学校时请不传此字段。"),
+            "invalid_key": _("学校编号应为正整数。"),
+        },
     )
-    region = ScopedPrimaryKeyRelatedField(
+    region = RegionCodeField(
         label=_("行政区划"),
         model=Region,
         selector=org_selectors.regions,
         required=False,
         default=None,
+        help_text=_("行政区划代码：2位（省）、4位（市）或6位（区县）数字"),
+        error_messages={
+            "null": _("行政区划不能为空；不限定行政区划时请不传此字段。"),
+            "invalid_code": _("行政区划代码应为2位、4位或6位数字。"),
+        },
     )
 
     default_error_messages = {"one_unit": _("学校和行政区划只能选择其一。")}
@@ -712,12 +761,17 @@ class GraduatedSerializer(serializers.Serializer[Any]):
 
 
 class RolloverQuerySerializer(UnitSerializer):
-    school_year = KeyRelatedField(
+    school_year = KeyField(
         label=_("原学年"),
         queryset=SchoolYear.objects.all(),
         required=False,
         default=None,
         help_text=_("升级前的学年；不填为当前学年"),
+        error_messages={
+            "null": _("学年不能为空；按当前学年升级时请不传此字段。"),
+            "invalid_key": _("学年编号应为正整数。"),
+            "does_not_exist": _("对象不存在。"),
+        },
     )
 
     default_error_messages = {"no_current_year": _("尚未设置当前学年，请选择学年。")}

@@ -1463,8 +1463,13 @@ def _code_tables() -> list[dict[str, Any]]:
         for table, count in selectors.code_tables()
     ]
     tables += [
-        {"name": name, "title": title, "standard": _("本平台组织机构代码表"), "count": None}
-        for name, (title, _rows) in ORG_CODE_TABLES.items()
+        {
+            "name": name,
+            "title": title,
+            "standard": _("本平台组织机构代码表"),
+            "count": rows().count(),
+        }
+        for name, (title, rows) in ORG_CODE_TABLES.items()
     ]
     return tables
 

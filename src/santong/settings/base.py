@@ -114,14 +114,16 @@ AUTHENTICATION_BACKENDS = ["santong.accounts.backends.UsernameOrPhoneBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Django's rules with the project's messages (see santong.accounts.passwords). An account has
+# no first name, last name or e-mail: its personal information is the username and phone.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "NAME": "santong.accounts.passwords.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "phone")},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "santong.accounts.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "santong.accounts.passwords.CommonPasswordValidator"},
+    {"NAME": "santong.accounts.passwords.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -205,9 +207,16 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "santong
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# The largest file the web and the API accept for an import (a million student rows as .csv
+# are about 150 MB).
+SANTONG_IMPORT_MAX_BYTES = int(os.environ.get("SANTONG_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
 
 # The province this deployment serves (GB/T 2260 2-digit code), or "" for the whole country.
 SANTONG_PROVINCE = os.environ.get("SANTONG_PROVINCE", "51")
+
+# A student transfer that crosses cities waits, after both counties, for both cities' bureaus
+# too (and a transfer out of the region for the sending city), where a province asks for it.
+SANTONG_TRANSFER_CITY_APPROVAL = env_bool("SANTONG_TRANSFER_CITY_APPROVAL", False)
 
 # Resident ID numbers are encrypted and hashed with keys derived from this master key, which
 # lives outside the database (environment or a key file), never in it.

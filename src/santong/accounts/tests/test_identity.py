@@ -28,7 +28,8 @@ WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 
 @pytest.fixture(autouse=True)
 def _english():
-    # Messages are asserted in their English source form whatever LANGUAGE_CODE is.
+    # Messages are asserted in English (the en catalogue), so this file also checks that each
+    # Chinese source message has its translation.
     with translation.override("en"):
         yield
 

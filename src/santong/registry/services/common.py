@@ -45,8 +45,11 @@ def batched(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
         yield batch
 
 
+SYSTEM_NAME = "system"
+
+
 def actor_name(actor: Actor) -> str:
-    return actor.user.display_name if actor.user is not None else "system"
+    return actor.user.display_name if actor.user is not None else SYSTEM_NAME
 
 
 def require_admin_within(actor: Actor, path: str) -> None:

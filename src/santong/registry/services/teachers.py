@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from santong.accounts import services as account_services
+from santong.accounts.identity import digest_in
 from santong.accounts.models import Person, Role
 from santong.audit.services import record_event
 from santong.core.actors import Actor
@@ -225,7 +226,7 @@ def _validate_batch(
 
     people = {
         p.id_digest: p
-        for p in Person.objects.filter(id_digest__in=[p.identity["id_digest"] for p in pending])
+        for p in Person.objects.filter(digest_in(item.identity["id_digest"] for item in pending))
     }
     records = {
         r.person_id: r

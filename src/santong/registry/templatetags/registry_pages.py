@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from santong.accounts.models import Role
 from santong.registry import selectors
+from santong.registry.services.common import SYSTEM_NAME
 
 register = template.Library()
 
@@ -47,6 +48,13 @@ FIELD_LABELS = {
     "hired_on": gettext_lazy("参加工作日期"),
     "subjects": gettext_lazy("任教学科"),
 }
+
+
+@register.filter
+def acted_by(name: str) -> str:
+    """The stored name of whoever acted; work done by the system itself (the demo, an import
+    run from the command line) is stored as "system" and named in the page's language."""
+    return _("系统") if name == SYSTEM_NAME else name
 
 
 @register.filter
