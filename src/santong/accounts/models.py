@@ -33,7 +33,9 @@ class Person(models.Model):
         PASSPORT = "5", _("护照")
         NONE = "9", _("无证件")
 
-    name = models.CharField(_("姓名"), max_length=64, db_index=True)
+    # Indexed by `person_name` below: db_index would add, on PostgreSQL, a second
+    # (varchar_pattern_ops) index that no query uses, since names are searched by substring.
+    name = models.CharField(_("姓名"), max_length=64)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     id_type = models.CharField(_("证件类型"), max_length=1, choices=IdType.choices)
@@ -53,6 +55,7 @@ class Person(models.Model):
                 name="one_person_per_id_document",
             ),
         ]
+        indexes = [models.Index(fields=["name"], name="person_name")]
 
     def __str__(self) -> str:
         return self.name
@@ -73,8 +76,11 @@ class UserManager(DjangoUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """An account (账号): how a person logs in, by username or phone number."""
 
-    username = models.CharField(_("用户名"), max_length=64, unique=True)
-    phone = models.CharField(_("手机号"), max_length=11, unique=True, null=True, blank=True)
+    # Unique through `Meta.constraints`, not `unique=True`, which on PostgreSQL adds a
+    # varchar_pattern_ops index beside the unique one; accounts are found by exact value only.
+    username = models.CharField(_("用户名"), max_length=64)
+    # NULL, not "", for no phone, as with `unique=True` (which DJ001 exempts): `unique_phone`.
+    phone = models.CharField(_("手机号"), max_length=11, null=True, blank=True)  # noqa: DJ001
     person = models.OneToOneField(
         Person,
         on_delete=models.PROTECT,
@@ -97,6 +103,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("账号")
         verbose_name_plural = _("账号")
+        constraints = [
+            models.UniqueConstraint(fields=["username"], name="unique_username"),
+            # Most accounts (students') have no phone: they stay out of the index.
+            models.UniqueConstraint(
+                fields=["phone"], condition=models.Q(phone__isnull=False), name="unique_phone"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.username
@@ -119,19 +132,37 @@ class Role(models.Model):
         STUDENT = "student", _("学生")
         PARENT = "parent", _("家长")
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="roles")
+    # The indexes are in `Meta.indexes`: `unique_role` starts with the account, the units a
+    # student's role leaves empty are indexed where set, and `path` has no pattern_ops twin
+    # (subtrees are ranges, see santong.core.scope).
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="roles", db_index=False)
     kind = models.CharField(_("角色"), max_length=16, choices=Kind.choices)
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("行政区划")
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("行政区划"),
+        db_index=False,
     )
     school = models.ForeignKey(
-        School, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("学校")
+        School,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("学校"),
+        db_index=False,
     )
     school_class = models.ForeignKey(
         SchoolClass, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("班级")
     )
     subject = models.ForeignKey(
-        Subject, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("学科")
+        Subject,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("学科"),
+        db_index=False,
     )
     child = models.ForeignKey(
         Person,
@@ -140,10 +171,19 @@ class Role(models.Model):
         blank=True,
         related_name="guardian_roles",
         verbose_name=_("子女"),
+        db_index=False,
     )
-    path = models.CharField(max_length=60, db_index=True, editable=False)
+    path = models.CharField(max_length=60, editable=False)
+    # Not indexed: nothing reads roles by their granter, and accounts are deactivated rather
+    # than deleted, so the index would only cost every role written (all of an import's
+    # roles have the same granter).
     granted_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -159,6 +199,21 @@ class Role(models.Model):
                 Coalesce("subject", Value("")),
                 Coalesce("child", Value(0)),
                 name="unique_role",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["path"], name="role_path"),
+            models.Index(
+                fields=["region"], condition=models.Q(region__isnull=False), name="role_region"
+            ),
+            models.Index(
+                fields=["school"], condition=models.Q(school__isnull=False), name="role_school"
+            ),
+            models.Index(
+                fields=["subject"], condition=models.Q(subject__isnull=False), name="role_subject"
+            ),
+            models.Index(
+                fields=["child"], condition=models.Q(child__isnull=False), name="role_child"
             ),
         ]
 

@@ -64,6 +64,8 @@ class RegistryEvent(models.Model):
     """Who did what to a record, when, why, and at which step of which workflow."""
 
     at = models.DateTimeField(_("时间"), default=timezone.now)
+    # Not indexed: events are read through their record, never by actor, and accounts are
+    # deactivated rather than deleted (an import writes one event per student, one actor).
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -71,6 +73,7 @@ class RegistryEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("操作人"),
+        db_index=False,
     )
     actor_name = models.CharField(_("操作人"), max_length=64, blank=True)
     step = models.CharField(_("环节"), max_length=100, blank=True)
@@ -381,8 +384,11 @@ class StudentRecord(models.Model):
     )
     id_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     number_masked = models.CharField(_("全国学籍号"), max_length=19)
-    temporary_number = models.CharField(
-        _("临时学籍号"), max_length=19, null=True, blank=True, unique=True
+    # Unique through `unique_temporary_number`, not `unique=True`, which on PostgreSQL adds a
+    # pattern_ops twin that nothing uses; NULL when there is none, so the index holds only the
+    # students without an ID document (DJ001 exempts exactly this for `unique=True` fields).
+    temporary_number = models.CharField(  # noqa: DJ001
+        _("临时学籍号"), max_length=19, null=True, blank=True
     )
     school = models.ForeignKey(
         School, on_delete=models.PROTECT, related_name="student_records", verbose_name=_("学校")
@@ -421,6 +427,11 @@ class StudentRecord(models.Model):
                 fields=["id_digest"],
                 condition=~models.Q(id_digest=""),
                 name="one_student_record_per_id_document",
+            ),
+            models.UniqueConstraint(
+                fields=["temporary_number"],
+                condition=models.Q(temporary_number__isnull=False),
+                name="unique_temporary_number",
             ),
         ]
         # Declared here rather than with db_index, which on PostgreSQL adds a second
@@ -543,14 +554,27 @@ class StudentEvent(RegistryEvent):
         StudentRecord, on_delete=models.CASCADE, related_name="events", verbose_name=_("学籍")
     )
     kind = models.CharField(_("事件"), max_length=16, choices=Kind.choices)
+    # Indexed by `student_event_request` where set: most events belong to no request.
     request = models.ForeignKey(
-        StudentRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        StudentRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
 
     class Meta:
         ordering = ["record", "-at", "-id"]
         verbose_name = _("学籍事件")
         verbose_name_plural = _("学籍事件")
+        indexes = [
+            models.Index(
+                fields=["request"],
+                condition=models.Q(request__isnull=False),
+                name="student_event_request",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.record} {self.get_kind_display()}"
