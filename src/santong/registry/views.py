@@ -9,6 +9,7 @@ nothing is written.
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -25,9 +26,9 @@ from django.views.decorators.http import require_POST
 from santong.accounts.models import Person, Role
 from santong.accounts.roles import ADMIN_KINDS, REGION_LEVEL
 from santong.core.export import Column, Export, export_xlsx
-from santong.core.forms import apply_service_errors
+from santong.core.forms import StyledForm, apply_service_errors
 from santong.core.scope import contains
-from santong.core.views import actor_for, list_page, role_page
+from santong.core.views import PageView, actor_for, list_page, role_page
 from santong.orgs import selectors as org_selectors
 from santong.orgs.models import Grade, School, SchoolClass, Stage, Subject
 from santong.registry import forms, selectors, services
@@ -401,8 +402,30 @@ def _run(request: HttpRequest, form: Any, write: Callable[[], Any]) -> Any:
         return None
 
 
-def _student_subject(record: StudentRecord) -> str:
-    return f"{record.person.name} · {record.number_masked} · {record.school.name}"
+def _form_page(
+    request: HttpRequest,
+    form: Any,
+    write: Callable[[], Any],
+    *,
+    done: Any,
+    back: str,
+    then: Callable[[Any], str] | None = None,
+    **page: Any,
+) -> HttpResponse:
+    """The page of one action's form: when a valid post writes, the `done` message (or
+    `done(result)`) and on to `then(result)`, or else `back`; otherwise the form again."""
+    result = _run(request, form, write)
+    if result is None:
+        return _action_page(request, form=form, back=back, **page)
+    messages.success(request, done(result) if callable(done) else done)
+    return redirect(then(result) if then is not None else back)
+
+
+def _student_about(record: StudentRecord) -> dict[str, Any]:
+    return {
+        "subject": f"{record.person.name} · {record.number_masked} · {record.school.name}",
+        "back": _url("registry:student_detail", record.pk),
+    }
 
 
 @role_page(admin=True)
@@ -412,23 +435,16 @@ def student_edit(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
         request.POST or None,
         initial={"ethnicity": record.ethnicity, "hukou": record.hukou, "health": record.health},
     )
-    done = _run(
+    return _form_page(
         request,
         form,
         lambda: services.update_student(
             actor=actor_for(request, role), record=record, **form.cleaned_data
         ),
-    )
-    if done is not None:
-        messages.success(request, _("学籍信息已保存。"))
-        return redirect("registry:student_detail", pk=record.pk)
-    return _action_page(
-        request,
-        form=form,
+        done=_("学籍信息已保存。"),
         title=_("修改学籍信息"),
-        subject=_student_subject(record),
-        back=_url("registry:student_detail", record.pk),
         submit=_("保存"),
+        **_student_about(record),
     )
 
 
@@ -436,27 +452,24 @@ def student_edit(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
 def student_record_id(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
     record = _student(role, pk)
     form = forms.StudentIdForm(request.POST or None)
-    done = _run(
+    return _form_page(
         request,
         form,
         lambda: services.record_student_id(
             actor=actor_for(request, role), record=record, **form.cleaned_data
         ),
-    )
-    if done is not None:
-        messages.success(
-            request, _("证件已登记，学籍号为 %(number)s。") % {"number": done.number_masked}
-        )
-        return redirect("registry:student_detail", pk=record.pk)
-    return _action_page(
-        request,
-        form=form,
+        done=lambda numbered: (
+            _("证件已登记，学籍号为 %(number)s。") % {"number": numbered.number_masked}
+        ),
         title=_("登记证件号码"),
-        subject=_student_subject(record),
-        back=_url("registry:student_detail", record.pk),
         submit=_("登记"),
         note=_("登记居民身份证后，学生获得以 G 开头的正式学籍号，原临时学籍号仍可查询。"),
+        **_student_about(record),
     )
+
+
+def _request_url(flow: ApprovalFlow) -> str:
+    return _url("registry:request_detail", flow.pk)
 
 
 @role_page(admin=True)
@@ -479,22 +492,20 @@ def student_transfer(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
             actor=actor, record=record, to_school=data["school"], reason=data["reason"]
         )
 
-    flow = _run(request, form, write)
-    if flow is not None:
-        messages.success(request, _("转学申请已提交，等待审批。"))
-        return redirect("registry:request_detail", pk=flow.pk)
-    return _action_page(
+    return _form_page(
         request,
-        form=form,
+        form,
+        write,
+        done=_("转学申请已提交，等待审批。"),
+        then=_request_url,
         title=_("申请转学"),
-        subject=_student_subject(record),
-        back=_url("registry:student_detail", record.pk),
         submit=_("提交转学申请"),
         note=_(
             "转学须经转入学校接收、转出地区县教育局审批（跨区县时两地均须审批）；"
             "全部审批通过前，学生的学籍不变。"
         ),
         extra={"matches_field": "to_school"},
+        **_student_about(record),
     )
 
 
@@ -505,25 +516,19 @@ def student_status(request: HttpRequest, role: Role, pk: int, kind: str) -> Http
     title, note, service = STATUS_REQUESTS[kind]
     record = _student(role, pk)
     form = forms.ReasonForm(request.POST or None)
-    flow = _run(
+    return _form_page(
         request,
         form,
         lambda: service(
             actor=actor_for(request, role), record=record, reason=form.cleaned_data["reason"]
         ),
-    )
-    if flow is not None:
-        messages.success(request, _("申请已提交，等待审批。"))
-        return redirect("registry:request_detail", pk=flow.pk)
-    return _action_page(
-        request,
-        form=form,
+        done=_("申请已提交，等待审批。"),
+        then=_request_url,
         title=title,
-        subject=_student_subject(record),
-        back=_url("registry:student_detail", record.pk),
         submit=_("提交申请"),
         note=note,
         danger=kind != StudentRequest.Kind.SUSPEND,
+        **_student_about(record),
     )
 
 
@@ -536,23 +541,16 @@ def student_resume(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
         .order_by("-school_year__start_year", "grade__order", "number")
     )
     form = forms.ResumeForm(request.POST or None, classes=classes)
-    done = _run(
+    return _form_page(
         request,
         form,
         lambda: services.resume_student(
             actor=actor_for(request, role), record=record, **form.cleaned_data
         ),
-    )
-    if done is not None:
-        messages.success(request, _("已办理复学。"))
-        return redirect("registry:student_detail", pk=record.pk)
-    return _action_page(
-        request,
-        form=form,
+        done=_("已办理复学。"),
         title=_("办理复学"),
-        subject=_student_subject(record),
-        back=_url("registry:student_detail", record.pk),
         submit=_("确认复学"),
+        **_student_about(record),
     )
 
 
@@ -639,107 +637,6 @@ def _flow_forms(
     }
 
 
-def _student_flow(role: Role, pk: int) -> StudentRequest:
-    return get_object_or_404(selectors.student_requests(role=role), pk=pk)
-
-
-def _receiving_classes(role: Role, flow: StudentRequest) -> QuerySet[SchoolClass]:
-    """Classes the receiving school may place the student in: its own, in the student's
-    current school year."""
-    current = flow.record.school_class
-    classes = org_selectors.classes(role=role).filter(school=flow.to_school)
-    if current is not None:
-        classes = classes.filter(school_year_id=current.school_year_id)
-    return classes.order_by("grade__order", "number")
-
-
-def _request_page(
-    request: HttpRequest,
-    role: Role,
-    flow: StudentRequest,
-    *,
-    decide: Any = None,
-    reject: Any = None,
-    withdraw: Any = None,
-) -> HttpResponse:
-    events = list(selectors.student_request_events(role=role, request=flow))
-    deciding = may_decide(role, flow)
-    accepting = (
-        deciding
-        and flow.kind == StudentRequest.Kind.TRANSFER
-        and flow.waiting_level == ApprovalFlow.Level.SCHOOL
-    )
-    if decide is None and deciding:
-        decide = (
-            forms.AcceptForm(prefix="decide", classes=_receiving_classes(role, flow))
-            if accepting
-            else forms.NoteForm(prefix="decide")
-        )
-    return render(
-        request,
-        "registry/flow_detail.html",
-        {
-            "flow": flow,
-            "is_student": True,
-            "person_name": flow.record.person.name,
-            "number": flow.record.number_masked,
-            "crumbs": [
-                {"name": _("学籍申请"), "url": _url("registry:request_list")},
-                {"name": f"{flow.record.person.name} · {flow.get_kind_display()}"},
-            ],
-            "steps": flow_steps(flow, events),
-            "events": events,
-            "codes": {},
-            "student_url": (
-                _url("registry:student_detail", flow.record_id)
-                if selectors.students(role=role).filter(pk=flow.record_id).exists()
-                else ""
-            ),
-            "accepting": accepting,
-            **_flow_forms(
-                request,
-                role,
-                flow,
-                deciding=deciding,
-                decide=decide,
-                reject=reject,
-                withdraw=withdraw,
-            ),
-            "decide_url": _url(
-                "registry:request_accept" if accepting else "registry:request_approve", flow.pk
-            ),
-            "reject_url": _url("registry:request_reject", flow.pk),
-            "withdraw_url": _url("registry:request_withdraw", flow.pk),
-        },
-    )
-
-
-@role_page(admin=True)
-def request_list(request: HttpRequest, role: Role) -> HttpResponseBase:
-    form = forms.FlowFilterForm(request.GET)
-    waiting = bool(form.values.get("waiting"))
-    queryset = (
-        selectors.waiting_student_requests(role=role)
-        if waiting
-        else selectors.student_requests(role=role)
-    )
-    if form.values.get("q"):
-        queryset = queryset.filter(record__person__name__icontains=form.values["q"])
-    return list_page(
-        request,
-        role,
-        template="registry/request_list.html",
-        queryset=form.filter(queryset),
-        export=REQUEST_EXPORT,
-        context={"form": form},
-    )
-
-
-@role_page(admin=True)
-def request_detail(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    return _request_page(request, role, _student_flow(role, pk))
-
-
 def _decided(request: HttpRequest, flow: ApprovalFlow, route: str) -> HttpResponse:
     flow.refresh_from_db()
     if flow.status == ApprovalFlow.Status.APPROVED:
@@ -753,75 +650,191 @@ def _decided(request: HttpRequest, flow: ApprovalFlow, route: str) -> HttpRespon
     return redirect(route, pk=flow.pk)
 
 
-@require_POST
-@role_page(admin=True)
-def request_accept(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    flow = _student_flow(role, pk)
-    form = forms.AcceptForm(request.POST, prefix="decide", classes=_receiving_classes(role, flow))
-    done = _run(
-        request,
-        form,
-        lambda: services.approve_request(
-            actor=actor_for(request, role),
-            request=flow,
-            school_class=form.cleaned_data["school_class"],
-            note=form.cleaned_data["note"],
+# The posted form of each step action, by the slot (also its prefix) it fills on the page.
+STEP_FORMS: dict[str, tuple[str, type[StyledForm]]] = {
+    "approve": ("decide", forms.NoteForm),
+    "reject": ("reject", forms.RejectForm),
+    "withdraw": ("withdraw", forms.WithdrawForm),
+}
+
+
+@dataclass(frozen=True)
+class FlowPages:
+    """The pages of one approval workflow: its list, a request's page, and the posts that act
+    on the waiting step. Student requests and teacher transfers run the same approval chain, so
+    they differ only in what is named here; `flow_arg` is the keyword their selectors and
+    services take the flow by."""
+
+    route: str
+    title: Any
+    template: str
+    export: Export
+    with_kind: bool
+    person: str
+    readable: Callable[..., QuerySet[Any]]
+    waiting: Callable[..., QuerySet[Any]]
+    events: Callable[..., QuerySet[Any]]
+    flow_arg: str
+    approve: Callable[..., Any]
+    reject: Callable[..., Any]
+    withdraw: Callable[..., Any]
+    subject: Callable[[Role, Any], tuple[str, dict[str, Any]]]
+    receives: Callable[[Any], bool]
+    accept_form: Callable[[Role, Any, Any], StyledForm]
+
+    def flow(self, role: Role, pk: int) -> Any:
+        return get_object_or_404(self.readable(role=role), pk=pk)
+
+    def list(self, request: HttpRequest, role: Role) -> HttpResponseBase:
+        form = forms.FlowFilterForm(request.GET, with_kind=self.with_kind)
+        rows = self.waiting if form.values.get("waiting") else self.readable
+        queryset = rows(role=role)
+        if form.values.get("q"):
+            queryset = queryset.filter(**{f"{self.person}__name__icontains": form.values["q"]})
+        return list_page(
+            request,
+            role,
+            template=self.template,
+            queryset=form.filter(queryset),
+            export=self.export,
+            context={"form": form, "title": self.title},
+        )
+
+    def detail(self, request: HttpRequest, role: Role, pk: int) -> HttpResponse:
+        return self.page(request, role, self.flow(role, pk))
+
+    def page(
+        self,
+        request: HttpRequest,
+        role: Role,
+        flow: Any,
+        *,
+        decide: Any = None,
+        reject: Any = None,
+        withdraw: Any = None,
+    ) -> HttpResponse:
+        events = list(self.events(role=role, **{self.flow_arg: flow}))
+        deciding = may_decide(role, flow)
+        accepting = (
+            deciding and self.receives(flow) and flow.waiting_level == ApprovalFlow.Level.SCHOOL
+        )
+        if decide is None and deciding:
+            decide = (
+                self.accept_form(role, flow, None) if accepting else forms.NoteForm(prefix="decide")
+            )
+        crumb, about = self.subject(role, flow)
+        return render(
+            request,
+            "registry/flow_detail.html",
+            {
+                "flow": flow,
+                **about,
+                "crumbs": [
+                    {"name": self.title, "url": _url(f"{self.route}_list")},
+                    {"name": crumb},
+                ],
+                "steps": flow_steps(flow, events),
+                "events": events,
+                "codes": {},
+                "accepting": accepting,
+                **_flow_forms(
+                    request,
+                    role,
+                    flow,
+                    deciding=deciding,
+                    decide=decide,
+                    reject=reject,
+                    withdraw=withdraw,
+                ),
+                "decide_url": _url(f"{self.route}_{'accept' if accepting else 'approve'}", flow.pk),
+                "reject_url": _url(f"{self.route}_reject", flow.pk),
+                "withdraw_url": _url(f"{self.route}_withdraw", flow.pk),
+            },
+        )
+
+    def act(self, request: HttpRequest, role: Role, pk: int, step: str) -> HttpResponse:
+        """Acts on the flow's waiting step: `accept` is approving by the receiving school."""
+        flow = self.flow(role, pk)
+        if step == "accept":
+            slot, form = "decide", self.accept_form(role, flow, request.POST)
+        else:
+            slot, form_class = STEP_FORMS[step]
+            form = form_class(request.POST, prefix=slot)
+        write = self.approve if step == "accept" else getattr(self, step)
+        done = _run(
+            request,
+            form,
+            lambda: write(
+                actor=actor_for(request, role), **{self.flow_arg: flow}, **form.cleaned_data
+            ),
+        )
+        if done is not None:
+            return _decided(request, flow, f"{self.route}_detail")
+        return self.page(request, role, flow, **{slot: form})
+
+    def list_view(self) -> PageView[[]]:
+        return role_page(admin=True)(self.list)
+
+    def detail_view(self) -> PageView[[int]]:
+        return role_page(admin=True)(self.detail)
+
+    def step_view(self, step: str) -> PageView[[int]]:
+        def act(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
+            return self.act(request, role, pk, step)
+
+        return require_POST(role_page(admin=True)(act))
+
+
+def _student_flow_subject(role: Role, flow: StudentRequest) -> tuple[str, dict[str, Any]]:
+    person = flow.record.person.name
+    return f"{person} · {flow.get_kind_display()}", {
+        "is_student": True,
+        "person_name": person,
+        "number": flow.record.number_masked,
+        "student_url": (
+            _url("registry:student_detail", flow.record_id)
+            if selectors.students(role=role).filter(pk=flow.record_id).exists()
+            else ""
         ),
-    )
-    if done is not None:
-        return _decided(request, flow, "registry:request_detail")
-    return _request_page(request, role, flow, decide=form)
+    }
 
 
-@require_POST
-@role_page(admin=True)
-def request_approve(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    flow = _student_flow(role, pk)
-    form = forms.NoteForm(request.POST, prefix="decide")
-    done = _run(
-        request,
-        form,
-        lambda: services.approve_request(
-            actor=actor_for(request, role), request=flow, note=form.cleaned_data["note"]
-        ),
-    )
-    if done is not None:
-        return _decided(request, flow, "registry:request_detail")
-    return _request_page(request, role, flow, decide=form)
+def _receiving_classes(role: Role, flow: StudentRequest) -> QuerySet[SchoolClass]:
+    """Classes the receiving school may place the student in: its own, in the student's
+    current school year."""
+    current = flow.record.school_class
+    classes = org_selectors.classes(role=role).filter(school=flow.to_school)
+    if current is not None:
+        classes = classes.filter(school_year_id=current.school_year_id)
+    return classes.order_by("grade__order", "number")
 
 
-@require_POST
-@role_page(admin=True)
-def request_reject(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    flow = _student_flow(role, pk)
-    form = forms.RejectForm(request.POST, prefix="reject")
-    done = _run(
-        request,
-        form,
-        lambda: services.reject_request(
-            actor=actor_for(request, role), request=flow, reason=form.cleaned_data["reason"]
-        ),
-    )
-    if done is not None:
-        return _decided(request, flow, "registry:request_detail")
-    return _request_page(request, role, flow, reject=form)
-
-
-@require_POST
-@role_page(admin=True)
-def request_withdraw(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    flow = _student_flow(role, pk)
-    form = forms.WithdrawForm(request.POST, prefix="withdraw")
-    done = _run(
-        request,
-        form,
-        lambda: services.withdraw_request(
-            actor=actor_for(request, role), request=flow, reason=form.cleaned_data["reason"]
-        ),
-    )
-    if done is not None:
-        return _decided(request, flow, "registry:request_detail")
-    return _request_page(request, role, flow, withdraw=form)
+STUDENT_REQUESTS = FlowPages(
+    route="registry:request",
+    title=gettext_lazy("学籍申请"),
+    template="registry/request_list.html",
+    export=REQUEST_EXPORT,
+    with_kind=True,
+    person="record__person",
+    readable=selectors.student_requests,
+    waiting=selectors.waiting_student_requests,
+    events=selectors.student_request_events,
+    flow_arg="request",
+    approve=services.approve_request,
+    reject=services.reject_request,
+    withdraw=services.withdraw_request,
+    subject=_student_flow_subject,
+    receives=lambda flow: flow.kind == StudentRequest.Kind.TRANSFER,
+    accept_form=lambda role, flow, data: forms.AcceptForm(
+        data, prefix="decide", classes=_receiving_classes(role, flow)
+    ),
+)
+request_list = STUDENT_REQUESTS.list_view()
+request_detail = STUDENT_REQUESTS.detail_view()
+request_accept = STUDENT_REQUESTS.step_view("accept")
+request_approve = STUDENT_REQUESTS.step_view("approve")
+request_reject = STUDENT_REQUESTS.step_view("reject")
+request_withdraw = STUDENT_REQUESTS.step_view("withdraw")
 
 
 # --------------------------------------------------------------------------- 待办, 毕业
@@ -950,8 +963,11 @@ def teacher_create(request: HttpRequest, role: Role) -> HttpResponse:
     return render(request, "registry/teacher_form.html", {"form": form})
 
 
-def _teacher_subject(teacher: TeacherRecord) -> str:
-    return f"{teacher.person.name} · {teacher.school.name}"
+def _teacher_about(teacher: TeacherRecord) -> dict[str, Any]:
+    return {
+        "subject": f"{teacher.person.name} · {teacher.school.name}",
+        "back": _url("registry:teacher_detail", teacher.pk),
+    }
 
 
 @role_page(admin=True)
@@ -960,23 +976,16 @@ def teacher_edit(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
     initial = {name: getattr(teacher, name) for name in forms.TEACHER_CODE_FIELDS}
     initial.update(hired_on=teacher.hired_on, subjects=list(teacher.subjects.all()))
     form = forms.TeacherFactsForm(request.POST or None, initial=initial)
-    done = _run(
+    return _form_page(
         request,
         form,
         lambda: services.update_teacher(
             actor=actor_for(request, role), teacher=teacher, **form.service_fields()
         ),
-    )
-    if done is not None:
-        messages.success(request, _("教师档案已保存。"))
-        return redirect("registry:teacher_detail", pk=teacher.pk)
-    return _action_page(
-        request,
-        form=form,
+        done=_("教师档案已保存。"),
         title=_("修改教师档案"),
-        subject=_teacher_subject(teacher),
-        back=_url("registry:teacher_detail", teacher.pk),
         submit=_("保存"),
+        **_teacher_about(teacher),
     )
 
 
@@ -986,7 +995,7 @@ def teacher_transfer(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
     form = forms.TeacherTransferForm(
         request.POST or None, current=teacher.school, initial={"to_school": request.GET.get("to")}
     )
-    flow = _run(
+    return _form_page(
         request,
         form,
         lambda: services.request_teacher_transfer(
@@ -995,230 +1004,96 @@ def teacher_transfer(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
             to_school=form.cleaned_data["school"],
             reason=form.cleaned_data["reason"],
         ),
-    )
-    if flow is not None:
-        messages.success(request, _("调动申请已提交，等待审批。"))
-        return redirect("registry:teacher_transfer_detail", pk=flow.pk)
-    return _action_page(
-        request,
-        form=form,
+        done=_("调动申请已提交，等待审批。"),
+        then=lambda flow: _url("registry:teacher_transfer_detail", flow.pk),
         title=_("申请调动"),
-        subject=_teacher_subject(teacher),
-        back=_url("registry:teacher_detail", teacher.pk),
         submit=_("提交调动申请"),
         note=_("调动须经调入学校接收、区县教育局审批（跨区县时两地均须审批）。"),
         extra={"matches_field": "to_school"},
+        **_teacher_about(teacher),
     )
 
 
-def _teacher_status_page(
-    request: HttpRequest,
-    role: Role,
-    pk: int,
-    *,
-    form_class: type[Any],
-    write: Callable[..., TeacherRecord],
-    title: Any,
-    submit: Any,
-    done_message: Any,
-    danger: bool = False,
-) -> HttpResponse:
-    teacher = _teacher(role, pk)
-    form = form_class(request.POST or None)
-    done = _run(
-        request,
-        form,
-        lambda: write(actor=actor_for(request, role), teacher=teacher, **form.cleaned_data),
-    )
-    if done is not None:
-        messages.success(request, done_message)
-        return redirect("registry:teacher_detail", pk=teacher.pk)
-    return _action_page(
-        request,
-        form=form,
-        title=title,
-        subject=_teacher_subject(teacher),
-        back=_url("registry:teacher_detail", teacher.pk),
-        submit=submit,
-        danger=danger,
-    )
+def _teacher_status_view(
+    form_class: type[StyledForm], write: Callable[..., TeacherRecord], **page: Any
+) -> PageView[[int]]:
+    """The page of a change of the teacher's own status, which `write` makes."""
+
+    def view(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
+        teacher = _teacher(role, pk)
+        form = form_class(request.POST or None)
+        return _form_page(
+            request,
+            form,
+            lambda: write(actor=actor_for(request, role), teacher=teacher, **form.cleaned_data),
+            **page,
+            **_teacher_about(teacher),
+        )
+
+    return role_page(admin=True)(view)
 
 
-@role_page(admin=True)
-def teacher_leave(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    return _teacher_status_page(
-        request,
-        role,
-        pk,
-        form_class=forms.TeacherLeaveForm,
-        write=services.start_teacher_leave,
-        title=_("办理离岗"),
-        submit=_("确认离岗"),
-        done_message=_("已办理离岗。"),
-    )
+teacher_leave = _teacher_status_view(
+    forms.TeacherLeaveForm,
+    services.start_teacher_leave,
+    title=gettext_lazy("办理离岗"),
+    submit=gettext_lazy("确认离岗"),
+    done=gettext_lazy("已办理离岗。"),
+)
+teacher_return = _teacher_status_view(
+    forms.TeacherReturnForm,
+    services.end_teacher_leave,
+    title=gettext_lazy("办理返岗"),
+    submit=gettext_lazy("确认返岗"),
+    done=gettext_lazy("已办理返岗。"),
+)
+teacher_retire = _teacher_status_view(
+    forms.TeacherRetireForm,
+    services.retire_teacher,
+    title=gettext_lazy("办理退休"),
+    submit=gettext_lazy("确认退休"),
+    done=gettext_lazy("已办理退休。"),
+    danger=True,
+)
 
 
-@role_page(admin=True)
-def teacher_return(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    return _teacher_status_page(
-        request,
-        role,
-        pk,
-        form_class=forms.TeacherReturnForm,
-        write=services.end_teacher_leave,
-        title=_("办理返岗"),
-        submit=_("确认返岗"),
-        done_message=_("已办理返岗。"),
-    )
-
-
-@role_page(admin=True)
-def teacher_retire(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    return _teacher_status_page(
-        request,
-        role,
-        pk,
-        form_class=forms.TeacherRetireForm,
-        write=services.retire_teacher,
-        title=_("办理退休"),
-        submit=_("确认退休"),
-        done_message=_("已办理退休。"),
-        danger=True,
-    )
-
-
-def _teacher_flow(role: Role, pk: int) -> TeacherTransfer:
-    return get_object_or_404(selectors.teacher_transfers(role=role), pk=pk)
-
-
-def _teacher_transfer_page(
-    request: HttpRequest,
-    role: Role,
-    flow: TeacherTransfer,
-    *,
-    decide: Any = None,
-    reject: Any = None,
-    withdraw: Any = None,
-) -> HttpResponse:
-    events = list(selectors.teacher_transfer_events(role=role, transfer=flow))
-    deciding = may_decide(role, flow)
-    accepting = deciding and flow.waiting_level == ApprovalFlow.Level.SCHOOL
-    return render(
-        request,
-        "registry/flow_detail.html",
-        {
-            "flow": flow,
-            "is_student": False,
-            "person_name": flow.teacher.person.name,
-            "crumbs": [
-                {"name": _("教师调动"), "url": _url("registry:teacher_transfer_list")},
-                {"name": f"{flow.teacher.person.name} · {_('调动')}"},
-            ],
-            "steps": flow_steps(flow, events),
-            "events": events,
-            "codes": {},
-            "teacher_url": (
-                _url("registry:teacher_detail", flow.teacher_id)
-                if selectors.teachers(role=role).filter(pk=flow.teacher_id).exists()
-                else ""
-            ),
-            "accepting": accepting,
-            **_flow_forms(
-                request,
-                role,
-                flow,
-                deciding=deciding,
-                decide=decide or forms.NoteForm(prefix="decide"),
-                reject=reject,
-                withdraw=withdraw,
-            ),
-            "decide_url": _url(
-                "registry:teacher_transfer_accept"
-                if accepting
-                else "registry:teacher_transfer_approve",
-                flow.pk,
-            ),
-            "reject_url": _url("registry:teacher_transfer_reject", flow.pk),
-            "withdraw_url": _url("registry:teacher_transfer_withdraw", flow.pk),
-        },
-    )
-
-
-@role_page(admin=True)
-def teacher_transfer_list(request: HttpRequest, role: Role) -> HttpResponseBase:
-    form = forms.FlowFilterForm(request.GET, with_kind=False)
-    waiting = bool(form.values.get("waiting"))
-    queryset = (
-        selectors.waiting_teacher_transfers(role=role)
-        if waiting
-        else selectors.teacher_transfers(role=role)
-    )
-    if form.values.get("q"):
-        queryset = queryset.filter(teacher__person__name__icontains=form.values["q"])
-    return list_page(
-        request,
-        role,
-        template="registry/teacher_transfer_list.html",
-        queryset=form.filter(queryset),
-        export=TEACHER_TRANSFER_EXPORT,
-        context={"form": form},
-    )
-
-
-@role_page(admin=True)
-def teacher_transfer_detail(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    return _teacher_transfer_page(request, role, _teacher_flow(role, pk))
-
-
-@require_POST
-@role_page(admin=True)
-def teacher_transfer_approve(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    flow = _teacher_flow(role, pk)
-    form = forms.NoteForm(request.POST, prefix="decide")
-    done = _run(
-        request,
-        form,
-        lambda: services.approve_teacher_transfer(
-            actor=actor_for(request, role), transfer=flow, note=form.cleaned_data["note"]
+def _teacher_flow_subject(role: Role, flow: TeacherTransfer) -> tuple[str, dict[str, Any]]:
+    person = flow.teacher.person.name
+    return f"{person} · {_('调动')}", {
+        "is_student": False,
+        "person_name": person,
+        "teacher_url": (
+            _url("registry:teacher_detail", flow.teacher_id)
+            if selectors.teachers(role=role).filter(pk=flow.teacher_id).exists()
+            else ""
         ),
-    )
-    if done is not None:
-        return _decided(request, flow, "registry:teacher_transfer_detail")
-    return _teacher_transfer_page(request, role, flow, decide=form)
+    }
 
 
-@require_POST
-@role_page(admin=True)
-def teacher_transfer_reject(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    flow = _teacher_flow(role, pk)
-    form = forms.RejectForm(request.POST, prefix="reject")
-    done = _run(
-        request,
-        form,
-        lambda: services.reject_teacher_transfer(
-            actor=actor_for(request, role), transfer=flow, reason=form.cleaned_data["reason"]
-        ),
-    )
-    if done is not None:
-        return _decided(request, flow, "registry:teacher_transfer_detail")
-    return _teacher_transfer_page(request, role, flow, reject=form)
-
-
-@require_POST
-@role_page(admin=True)
-def teacher_transfer_withdraw(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
-    flow = _teacher_flow(role, pk)
-    form = forms.WithdrawForm(request.POST, prefix="withdraw")
-    done = _run(
-        request,
-        form,
-        lambda: services.withdraw_teacher_transfer(
-            actor=actor_for(request, role), transfer=flow, reason=form.cleaned_data["reason"]
-        ),
-    )
-    if done is not None:
-        return _decided(request, flow, "registry:teacher_transfer_detail")
-    return _teacher_transfer_page(request, role, flow, withdraw=form)
+# A transfer's receiving step takes a note only: the teacher keeps no class to be placed in.
+TEACHER_TRANSFERS = FlowPages(
+    route="registry:teacher_transfer",
+    title=gettext_lazy("教师调动"),
+    template="registry/teacher_transfer_list.html",
+    export=TEACHER_TRANSFER_EXPORT,
+    with_kind=False,
+    person="teacher__person",
+    readable=selectors.teacher_transfers,
+    waiting=selectors.waiting_teacher_transfers,
+    events=selectors.teacher_transfer_events,
+    flow_arg="transfer",
+    approve=services.approve_teacher_transfer,
+    reject=services.reject_teacher_transfer,
+    withdraw=services.withdraw_teacher_transfer,
+    subject=_teacher_flow_subject,
+    receives=lambda flow: True,
+    accept_form=lambda role, flow, data: forms.NoteForm(data, prefix="decide"),
+)
+teacher_transfer_list = TEACHER_TRANSFERS.list_view()
+teacher_transfer_detail = TEACHER_TRANSFERS.detail_view()
+teacher_transfer_approve = TEACHER_TRANSFERS.step_view("approve")
+teacher_transfer_reject = TEACHER_TRANSFERS.step_view("reject")
+teacher_transfer_withdraw = TEACHER_TRANSFERS.step_view("withdraw")
 
 
 # --------------------------------------------------------------------------- 学校档案
@@ -1281,6 +1156,13 @@ def school_detail(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
     )
 
 
+def _school_about(school: School) -> dict[str, Any]:
+    return {
+        "subject": f"{school.name} · {school.code}",
+        "back": _url("registry:school_detail", school.pk),
+    }
+
+
 @role_page(admin=True)
 def school_edit(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
     school = _school(role, pk)
@@ -1295,24 +1177,17 @@ def school_edit(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
         "founded_on": profile.founded_on,
     }
     form = forms.SchoolProfileForm(request.POST or None, initial=initial)
-    done = _run(
+    return _form_page(
         request,
         form,
         lambda: services.update_school_profile(
             actor=actor_for(request, role), school=school, **form.cleaned_data
         ),
-    )
-    if done is not None:
-        messages.success(request, _("学校档案已保存。"))
-        return redirect("registry:school_detail", pk=school.pk)
-    return _action_page(
-        request,
-        form=form,
+        done=_("学校档案已保存。"),
         title=_("修改学校档案"),
-        subject=f"{school.name} · {school.code}",
-        back=_url("registry:school_detail", school.pk),
         submit=_("保存"),
         note=_("每项修改都记入变更记录（修改人、时间、原值和新值）。"),
+        **_school_about(school),
     )
 
 
@@ -1336,43 +1211,33 @@ def school_merge(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
     _require_bureau(role)
     school = _school(role, pk)
     form = forms.MergeForm(request.POST or None, role=role, school=school)
-    if request.method == "POST" and form.is_valid():
-        target = form.cleaned_data["school"]
-        if not form.confirmed:
-            return render(
-                request,
-                "registry/school_confirm.html",
-                {
-                    "school": school,
-                    "form": form,
-                    "target": target,
-                    "people": _school_people(role, school),
-                    "merging": True,
-                },
-            )
-        done = _run(
+    if request.method == "POST" and form.is_valid() and not form.confirmed:
+        return render(
             request,
-            form,
-            lambda: services.merge_school(
-                actor=actor_for(request, role),
-                school=school,
-                into=target,
-                reason=form.cleaned_data["reason"],
-                on=form.cleaned_data["on"],
-            ),
+            "registry/school_confirm.html",
+            {
+                "school": school,
+                "form": form,
+                "target": form.cleaned_data["school"],
+                "people": _school_people(role, school),
+                "merging": True,
+            },
         )
-        if done is not None:
-            messages.success(
-                request,
-                _("%(school)s 已并入 %(into)s。") % {"school": school.name, "into": target.name},
-            )
-            return redirect("registry:school_detail", pk=school.pk)
-    return _action_page(
+    return _form_page(
         request,
-        form=form,
+        form,
+        lambda: services.merge_school(
+            actor=actor_for(request, role),
+            school=school,
+            into=form.cleaned_data["school"],
+            reason=form.cleaned_data["reason"],
+            on=form.cleaned_data["on"],
+        ),
+        done=lambda profile: (
+            _("%(school)s 已并入 %(into)s。")
+            % {"school": school.name, "into": form.cleaned_data["school"].name}
+        ),
         title=_("学校合并"),
-        subject=f"{school.name} · {school.code}",
-        back=_url("registry:school_detail", school.pk),
         submit=_("下一步"),
         note=_(
             "合并后，该校在读、休学的学生和在职教师整体转入并入学校，班级在并入学校接续；"
@@ -1380,6 +1245,7 @@ def school_merge(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
         ),
         danger=True,
         extra={"matches_field": "into"},
+        **_school_about(school),
     )
 
 
@@ -1388,40 +1254,32 @@ def school_close(request: HttpRequest, role: Role, pk: int) -> HttpResponse:
     _require_bureau(role)
     school = _school(role, pk)
     form = forms.CloseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if not form.confirmed:
-            return render(
-                request,
-                "registry/school_confirm.html",
-                {
-                    "school": school,
-                    "form": form,
-                    "people": _school_people(role, school),
-                    "merging": False,
-                },
-            )
-        done = _run(
+    if request.method == "POST" and form.is_valid() and not form.confirmed:
+        return render(
             request,
-            form,
-            lambda: services.close_school(
-                actor=actor_for(request, role),
-                school=school,
-                reason=form.cleaned_data["reason"],
-                on=form.cleaned_data["on"],
-            ),
+            "registry/school_confirm.html",
+            {
+                "school": school,
+                "form": form,
+                "people": _school_people(role, school),
+                "merging": False,
+            },
         )
-        if done is not None:
-            messages.success(request, _("%(school)s 已撤销。") % {"school": school.name})
-            return redirect("registry:school_detail", pk=school.pk)
-    return _action_page(
+    return _form_page(
         request,
-        form=form,
+        form,
+        lambda: services.close_school(
+            actor=actor_for(request, role),
+            school=school,
+            reason=form.cleaned_data["reason"],
+            on=form.cleaned_data["on"],
+        ),
+        done=_("%(school)s 已撤销。") % {"school": school.name},
         title=_("撤销学校"),
-        subject=f"{school.name} · {school.code}",
-        back=_url("registry:school_detail", school.pk),
         submit=_("下一步"),
         note=_("只有已没有在读学生和在职教师的学校可以撤销；档案、班级和历史记录保留。"),
         danger=True,
+        **_school_about(school),
     )
 
 
