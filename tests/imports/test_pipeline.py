@@ -51,6 +51,7 @@ class RosterKind:
     name = "roster"
     label = "名册"
     spec = SPEC
+    validates_ahead = False
 
     def __init__(self, store: dict | None = None, fail_on_batch: int | None = None) -> None:
         self.store: dict[str, dict] = {} if store is None else store

@@ -66,6 +66,12 @@ class ImportKind(Protocol):
     @property
     def spec(self) -> ColumnSpec: ...
 
+    @property
+    def validates_ahead(self) -> bool:
+        """Whether a batch's checks never depend on the batch before it being stored, so the
+        pipeline may validate the next batch while this one is written."""
+        ...
+
     def code_tables(self, *, actor: Actor, for_template: bool = False) -> dict[str, CodeTable]:
         """The code tables of the spec's CODE columns; for a template, only the entries
         `actor` may use (its own counties), so the drop-downs stay short."""

@@ -402,7 +402,7 @@ def _validates_ahead(kind: ImportKind, *, dry_run: bool) -> bool:
     into, such as a test's), and not on an in-memory SQLite database, whose connections share
     one cache with table locks, so that a read waits for the writer's commit."""
     return (
-        bool(getattr(kind, "validates_ahead", False))
+        kind.validates_ahead
         and not dry_run
         and not connection.in_atomic_block
         and not (

@@ -100,6 +100,8 @@ class SchoolsKind:
     remembered, so a teaching point in a later batch may name one of them as its host."""
 
     name = "schools"
+    # A teaching point may name as its host a school an earlier batch creates.
+    validates_ahead = False
     label = gettext_lazy("学校")
     spec = SCHOOL_SPEC
 

@@ -121,6 +121,7 @@ def teacher_columns(*, school_required: bool) -> tuple[Column, ...]:
 
 class TeachersKind:
     name = "teachers"
+    validates_ahead = False
     label = gettext_lazy("教师")
 
     def __init__(self, context: ImportContext) -> None:
