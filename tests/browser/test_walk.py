@@ -3,13 +3,11 @@ the registry's included (approving a transfer, enrolling a student, requesting a
 transfer).
 
 Runs against pytest-django's live server (static files served from the apps) with Debian's
-Chromium driven by Playwright; skipped when Chromium is not installed.
+Chromium driven by Playwright (the `browser` fixture, in conftest); skipped when Chromium is
+not installed.
 """
 
-import shutil
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,32 +21,7 @@ from santong.testing.world import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ERROR_MARKS = ("Traceback", "Server Error", "服务暂时不可用", "未找到该页面或记录", "无权访问")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls
-    # (fixtures, assertions) are ordinary blocking code and safe here.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield launched
-            launched.close()
 
 
 class Walker:

@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -131,6 +132,44 @@ def test_each_template_downloads_with_its_chinese_headers(browse, kind: str) -> 
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     headers = [cell.value for cell in next(book.worksheets[0].iter_rows(max_row=1))]
     assert "姓名" in "".join(str(h) for h in headers) or "学校名称" in headers
+
+
+def test_a_template_download_is_audited_as_an_export(browse, world: World) -> None:
+    response = browse("school_admin").get("/imports/students/template/")
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert event.actor == world.users["school_admin"]
+    assert event.actor_role == str(world.roles["school_admin"])
+    assert event.path == world.school.path
+    assert (event.object_type, event.object_id) == ("", "students")
+    assert event.object_repr == "学生导入模板"
+    assert event.detail == {"template": "students"}
+    assert event.outcome == AuditEvent.Outcome.OK
+
+    county = browse("county_admin").get("/imports/schools/template/")
+    assert county.status_code == 200
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.EXPORT,
+        actor=world.users["county_admin"],
+        path=world.county.path,
+        object_id="schools",
+    ).exists()
+
+    assert browse("school_admin").get("/imports/schools/template/").status_code == 404
+    assert browse("head_teacher").get("/imports/students/template/").status_code == 403
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 2
+
+
+def test_a_template_the_actor_may_not_import_is_neither_written_nor_audited(
+    world: World, tmp_path: Path
+) -> None:
+    out = tmp_path / "schools.xlsx"
+    with pytest.raises(ValidationError):
+        services.download_template(actor=world.actor("school_admin"), kind="schools", out=out)
+    with pytest.raises(PermissionDenied):
+        services.download_template(actor=world.actor("head_teacher"), kind="students", out=out)
+    assert not out.exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
 
 
 def test_a_student_csv_goes_from_upload_to_result(

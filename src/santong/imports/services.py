@@ -34,7 +34,7 @@ from santong.imports.headers import (
     find_header_row,
     map_headers,
 )
-from santong.imports.kinds import kind_names
+from santong.imports.kinds import get_kind, kind_names
 from santong.imports.models import ImportIssue, ImportJob
 from santong.imports.pipeline import (
     DEFAULT_BATCH_SIZE,
@@ -45,6 +45,7 @@ from santong.imports.pipeline import (
 from santong.imports.readers import ImportFileError, open_table
 from santong.imports.report import Issue
 from santong.imports.selectors import job_spec, needs_mapping
+from santong.imports.templates import write_template
 from santong.orgs.models import School
 
 ISSUE_TEXT_LIMIT = 500
@@ -324,6 +325,26 @@ def record_report_download(*, actor: Actor, job: ImportJob) -> None:
         path=job.path,
         detail={"report": job.report.name, "rows": job.rows_read},
     )
+
+
+@transaction.atomic
+def download_template(*, actor: Actor, kind: str, out: Path) -> Path:
+    """Writes `kind`'s import template to `out` for `actor` and audits it as an export: its
+    drop-downs list the code tables as `actor` may use them."""
+    actor.require_admin()
+    if kind not in importable_kinds(actor):
+        raise ValidationError({"kind": _("不能导入这种数据：%(kind)s") % {"kind": kind}})
+    import_kind = get_kind(kind)
+    written = write_template(import_kind, out, actor=actor)
+    record_event(
+        actor=actor,
+        action=AuditEvent.Action.EXPORT,
+        object_id=kind,
+        object_repr=_("%(label)s导入模板") % {"label": import_kind.label},
+        path=actor.scope_path or "",
+        detail={"template": kind},
+    )
+    return written
 
 
 def issue_class_list(*, actor: Actor, job: ImportJob, school: School) -> list[IssuedCode]:

@@ -33,7 +33,6 @@ from santong.imports.class_list import write_pdf, write_xlsx
 from santong.imports.forms import ClassListForm, MappingForm, UploadForm
 from santong.imports.kinds import get_kind, kind_names
 from santong.imports.models import ImportJob
-from santong.imports.templates import write_template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST_ERRORS = 100
@@ -90,7 +89,7 @@ def template(request: HttpRequest, role: Role, kind: str) -> HttpResponseBase:
         raise Http404(_("未知的导入类型。"))
     actor = actor_for(request, role)
     return _download(
-        lambda out: write_template(get_kind(kind), out, actor=actor),
+        lambda out: services.download_template(actor=actor, kind=kind, out=out),
         _("%(kind)s导入模板.xlsx") % {"kind": _kind_label(kind)},
         XLSX,
     )
