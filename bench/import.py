@@ -258,7 +258,7 @@ def step_raw_file(path: Path) -> str:
     return f"{count} {seconds:.4f}"
 
 
-NULL = "\\N"  # how the SQLite dumps write NULL (PostgreSQL's CSV COPY has its own)
+NULL = "\\N"  # how the SQLite dumps write NULL
 
 
 def _dump(cursor, table: str, dump: Path) -> None:  # type: ignore[no-untyped-def]
@@ -266,7 +266,7 @@ def _dump(cursor, table: str, dump: Path) -> None:  # type: ignore[no-untyped-de
 
     if connection.vendor == "postgresql":
         with (
-            cursor.cursor.copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy,
+            cursor.cursor.copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy,
             dump.open("wb") as handle,
         ):
             for data in copy:
@@ -283,13 +283,14 @@ def _dump(cursor, table: str, dump: Path) -> None:  # type: ignore[no-untyped-de
 
 
 def _load(cursor, table: str, dump: Path, blobs: frozenset[int] = frozenset()) -> None:  # type: ignore[no-untyped-def]
-    """`dump` into `table` the raw way: COPY, or one executemany (`blobs`: the columns to
-    turn back from hex into bytes)."""
+    """`dump` into `table` the raw way: COPY in PostgreSQL's binary format (no value is parsed
+    from text, the fastest way in), or one executemany (`blobs`: the columns to turn back from
+    hex into bytes)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
         with (
-            cursor.cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy,
+            cursor.cursor.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy,
             dump.open("rb") as handle,
         ):
             while chunk := handle.read(1 << 20):

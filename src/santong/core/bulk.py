@@ -32,6 +32,10 @@ def in_slices(values: Iterable[T], size: int = LOOKUP_SLICE) -> Iterator[list[T]
         yield part
 
 
+# The sequence behind each (database, table, primary key column): fixed by the migrations.
+_SEQUENCES: dict[tuple[str, str, str], str] = {}
+
+
 def reserve_ids(model: type[models.Model], count: int) -> Sequence[int]:
     """`count` unused primary keys of `model` for `insert_rows` in the same transaction."""
     if count <= 0:
@@ -43,9 +47,13 @@ def reserve_ids(model: type[models.Model], count: int) -> Sequence[int]:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Named once: inside the series, pg_get_serial_sequence ran per id (5× slower).
-            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, pk_column])
-            sequence = cursor.fetchone()[0]
+            # Named once per process: inside the series, pg_get_serial_sequence ran per id (5×
+            # slower), and even once per batch it cost 4 ms of catalog look-up.
+            key = (connection.settings_dict["NAME"], table, pk_column)
+            sequence = _SEQUENCES.get(key)
+            if sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, pk_column])
+                sequence = _SEQUENCES[key] = cursor.fetchone()[0]
             cursor.execute(
                 "SELECT nextval(CAST(%s AS regclass)) FROM generate_series(1, %s)",
                 [sequence, count],
@@ -81,18 +89,7 @@ def insert_rows(
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            from psycopg import sql
-
-            shared = tuple(constants.values())
-            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(meta.db_table),
-                sql.SQL(", ").join([sql.Identifier(column) for column in columns]),
-            )
-            # The raw psycopg cursor bypasses Django's error translation; restore it so that
-            # callers catch django.db.IntegrityError on both databases.
-            with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row + shared)
+            _copy_rows(cursor, meta.db_table, columns, rows, tuple(constants.values()))
             return
         shared = tuple(
             meta.get_field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
@@ -105,6 +102,65 @@ def insert_rows(
         )
         per_row = model_fields[: len(fields)]
         cursor.executemany(statement_text, [row + shared for row in _adapted(per_row, rows)])
+
+
+def _copy_rows(
+    cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Row], shared: Row = ()
+) -> None:
+    """COPY `rows`, each followed by `shared`, into `columns` of `table`.
+
+    In PostgreSQL's binary format where it can be: psycopg then sends integers, dates, times
+    and bytes as they are, where the text format spells each out and the server parses it
+    back (measured: 0.05 s against 0.33 s of formatting for 100,000 people; ID ciphers were
+    hex-encoded both ways). A table with a JSON column is copied as text, because the rows hold
+    its documents as JSON text, which binary jsonb would take for one string.
+    """
+    from psycopg import sql
+
+    types = _column_types(table)
+    oids = [types[column] for column in columns]
+    binary = not any(oid in _JSON_OIDS for oid in oids)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")).format(
+        sql.Identifier(table), sql.SQL(", ").join([sql.Identifier(column) for column in columns])
+    )
+    if not binary:
+        # Written once rather than formatted again on every row.
+        shared = tuple(_as_copy_text(value) for value in shared)
+    # The raw psycopg cursor bypasses Django's error translation; restore it so that callers
+    # catch django.db.IntegrityError on both databases.
+    with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+        if binary:
+            copy.set_types(oids)
+        for row in rows:
+            copy.write_row(row + shared)
+
+
+# json and jsonb
+_JSON_OIDS = frozenset({114, 3802})
+# (database, table) -> {column: type oid}: fixed by the migrations.
+_COLUMN_TYPES: dict[tuple[str, str], dict[str, int]] = {}
+
+
+def _column_types(table: str) -> dict[str, int]:
+    key = (str(connection.settings_dict["NAME"]), table)
+    types = _COLUMN_TYPES.get(key)
+    if types is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attname, atttypid FROM pg_attribute "
+                "WHERE attrelid = CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped",
+                [connection.ops.quote_name(table)],
+            )
+            types = _COLUMN_TYPES[key] = {name: int(oid) for name, oid in cursor.fetchall()}
+    return types
+
+
+def _as_copy_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def _adapted(model_fields: list[Any], rows: Iterable[Row]) -> Iterable[Row]:
@@ -174,8 +230,9 @@ def staging_table(
             from psycopg import sql
 
             cursor.execute(f"CREATE TEMPORARY TABLE {table} ({definition}) ON COMMIT DROP")
-            statement = sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(name))
+            statement = sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(sql.Identifier(name))
             with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+                copy.set_types([types[kind] for _column, kind in columns])
                 for row in rows:
                     copy.write_row(row)
         else:
