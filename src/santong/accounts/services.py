@@ -2,7 +2,6 @@
 writes its audit row in the same transaction."""
 
 import secrets
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -28,14 +27,7 @@ from santong.accounts.roles import ADMIN_KINDS, RANK, REGION_LEVEL, unit_field
 from santong.audit.models import AuditEvent
 from santong.audit.services import record_event
 from santong.core.actors import Actor, ScopeError
-from santong.core.bulk import (
-    common_unit,
-    in_slices,
-    insert_rows,
-    reserve_ids,
-    rows_where_in,
-    staging_table,
-)
+from santong.core.bulk import common_unit, in_slices, insert_rows, reserve_ids, staging_table
 from santong.core.scope import contains, subtree_q
 from santong.orgs.models import Region, School, SchoolClass, Subject
 
@@ -1130,45 +1122,8 @@ def bulk_grant_class_roles(*, actor: Actor, roles: Sequence[ClassRole]) -> int:
             )
         if not children <= students:
             raise ValidationError({"child": _("该子女不是所选班级的学生。")})
-    table = connection.ops.quote_name(Role._meta.db_table)
-    granter = actor.user.pk if actor.user is not None else None
-    # An account holding no role yet (one an import has just opened) cannot hold these: its
-    # roles go straight in, and only the others are compared with what is held.
-    holders = {
-        user_id
-        for (user_id,) in rows_where_in(
-            f"SELECT DISTINCT user_id FROM {table} WHERE user_id {{values}}",
-            list({r.user_id for r in wanted}),
-        )
-    }
-    fresh = [r for r in wanted if r.user_id not in holders]
-    insert_rows(
-        Role,
-        ("user_id", "kind", "school_class_id", "path", "subject_id", "child_id"),
-        fresh,
-        constants={"granted_by_id": granter, "created_at": timezone.now()},
-    )
-    granted = len(fresh) + _grant_unless_held(
-        table, [r for r in wanted if r.user_id in holders], granter
-    )
-    if not granted:
-        return 0
-    record_event(
-        actor=actor,
-        action=AuditEvent.Action.GRANT,
-        object_type="role",
-        object_repr=_("批量授予 %(count)s 个角色") % {"count": granted},
-        path=common_unit(r.path for r in wanted),
-        detail={"granted": granted, "asked": dict(Counter(r.kind for r in wanted))},
-    )
-    return granted
-
-
-def _grant_unless_held(table: str, roles: Sequence[ClassRole], granter: int | None) -> int:
-    """Inserts the roles not yet held, the database leaving out the held ones in the same
-    statement; returns how many went in."""
-    if not roles:
-        return 0
+    quote = connection.ops.quote_name
+    table = quote(Role._meta.db_table)
     columns = (  # in the order of ClassRole's fields
         ("user_id", "int"),
         ("kind", "text"),
@@ -1178,10 +1133,12 @@ def _grant_unless_held(table: str, roles: Sequence[ClassRole], granter: int | No
         ("child_id", "int"),
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    granter = actor.user.pk if actor.user is not None else None
     with (
-        staging_table("role_stage", columns, roles) as stage,
+        staging_table("role_stage", columns, wanted) as stage,
         connection.cursor() as cursor,
     ):
+        # Roles already held are left out by the database, in the same statement.
         held = (
             f"SELECT 1 FROM {table} r WHERE r.user_id = s.user_id AND r.kind = s.kind "
             "AND r.path = s.path AND COALESCE(r.subject_id, '') = COALESCE(s.subject_id, '') "
@@ -1194,7 +1151,20 @@ def _grant_unless_held(table: str, roles: Sequence[ClassRole], granter: int | No
             f"NULL, NULL, %s, %s FROM {stage} s WHERE NOT EXISTS ({held})",
             [granter, now],
         )
-        return int(cursor.rowcount)
+        granted = int(cursor.rowcount)
+        cursor.execute(f"SELECT s.kind, COUNT(*) FROM {stage} s GROUP BY s.kind")
+        kinds = dict(cursor.fetchall())
+    if not granted:
+        return 0
+    record_event(
+        actor=actor,
+        action=AuditEvent.Action.GRANT,
+        object_type="role",
+        object_repr=_("批量授予 %(count)s 个角色") % {"count": granted},
+        path=common_unit(r.path for r in wanted),
+        detail={"granted": granted, "asked": kinds},
+    )
+    return granted
 
 
 @transaction.atomic

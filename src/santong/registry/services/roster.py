@@ -40,14 +40,7 @@ from santong.accounts.identity import (
 from santong.accounts.models import Role
 from santong.audit.services import record_event
 from santong.core.actors import Actor
-from santong.core.bulk import (
-    common_unit,
-    in_slices,
-    insert_rows,
-    reserve_ids,
-    rows_where_in,
-    staging_table,
-)
+from santong.core.bulk import common_unit, in_slices, reserve_ids, rows_where_in, staging_table
 from santong.core.scope import contains
 from santong.orgs import services as org_services
 from santong.orgs.models import Grade, School, SchoolClass, SchoolYear
@@ -519,10 +512,14 @@ def _plan_record(row: _Row, record: list[Any], fail: Any) -> bool:
 
 _STAGE_COLUMNS = (
     ("record_id", "int"),
+    ("action", "text"),
+    ("person_id", "int"),
+    ("id_digest", "text"),
+    ("number_masked", "text"),
+    ("temporary_number", "text"),
     ("school_id", "int"),
     ("class_id", "int"),
     ("path", "text"),
-    ("action", "text"),
     ("ethnicity", "text"),
     ("hukou", "text"),
     ("health", "text"),
@@ -635,14 +632,103 @@ def _open_accounts(actor: Actor, rows: list[_Row], plan: RosterPlan) -> None:
 
 
 def _merge_records(actor: Actor, rows: list[_Row], plan: RosterPlan) -> None:
-    """The records: new ones and their enrolment events as two streams of rows (COPY or one
-    executemany each); changed ones through a staging table, UPDATE ... FROM and their history
-    events, each one statement for the whole batch."""
+    """The records: one staging table, then INSERT ... SELECT, UPDATE ... FROM, and the
+    history events, each one statement for the whole batch."""
     if not rows:
         return
-    now = timezone.now()
-    _insert_new_records(actor, [row for row in rows if row.action == "new"], plan, now)
-    _update_known_records(actor, [row for row in rows if row.action != "new"], plan, now)
+    new = [row for row in rows if row.action == "new"]
+    record_ids = reserve_ids(StudentRecord, len(new))
+    for row, pk in zip(new, record_ids, strict=True):
+        row.record_id = pk
+    temporary: dict[int, str] = {}
+    undocumented: dict[tuple[str, int], list[_Row]] = {}
+    assert plan.year is not None
+    for row in new:
+        if row.id_type != IdType.RESIDENT:
+            undocumented.setdefault((row.school.county, plan.year.start_year), []).append(row)
+    for (county, start_year), group in undocumented.items():
+        numbers = reserve_temporary_numbers(county=county, year=start_year, count=len(group))
+        for row, number in zip(group, numbers, strict=True):
+            temporary[row.position] = number
+    masked = mask_id_number
+    today = timezone.localdate()
+    enrolment_step, readmission_step = _("新生注册"), _("入学注册")
+    details: dict[tuple[int, str, int], str] = {}
+
+    def staged() -> Any:
+        for row in rows:
+            path = plan.class_paths[row.class_key]
+            if row.action == "new":
+                detail = details.get(row.class_key)
+                if detail is None:
+                    detail = details[row.class_key] = json.dumps(
+                        {"school": row.school.name, "class": row.class_name}, ensure_ascii=False
+                    )
+                number = temporary.get(row.position)
+                national = number or f"G{masked(row.number)}"
+                yield (
+                    row.record_id, "new", row.person_id, row.digest, national, number,
+                    row.school.pk, row.class_id, path, row.ethnicity, row.hukou, row.health,
+                    row.enrolled_on or today, Kind.ENROLLED, enrolment_step, detail,
+                )  # fmt: skip
+                continue
+            if row.action == "readmit":
+                detail = json.dumps(
+                    {
+                        "previous_status": row.previous["status"],
+                        "previous_school": row.previous["school"],
+                        "school": row.school.name,
+                    },
+                    ensure_ascii=False,
+                )
+                kind, step = Kind.READMITTED, readmission_step
+            else:
+                detail = json.dumps({"changes": row.changes}, ensure_ascii=False)
+                kind, step = Kind.UPDATED, ""
+            yield (
+                row.record_id, row.action, row.person_id, row.digest, "", None, row.school.pk,
+                row.class_id, path, row.ethnicity, row.hukou, row.health, row.enrolled_on,
+                kind, step, detail,
+            )  # fmt: skip
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    quote = connection.ops.quote_name
+    records = quote(StudentRecord._meta.db_table)
+    events = quote(StudentEvent._meta.db_table)
+    detail = "CAST(s.detail AS jsonb)" if connection.vendor == "postgresql" else "s.detail"
+    user = actor.user.pk if actor.user is not None else None
+    with (
+        staging_table("roster_stage", _STAGE_COLUMNS, staged()) as stage,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            f"INSERT INTO {records} (id, person_id, id_digest, number_masked, temporary_number, "
+            "school_id, school_class_id, path, status, graduating, ethnicity, hukou, health, "
+            "enrolled_on, left_on, destination, created_at, updated_at) "
+            "SELECT s.record_id, s.person_id, s.id_digest, s.number_masked, s.temporary_number, "
+            "s.school_id, s.class_id, s.path, %s, FALSE, s.ethnicity, s.hukou, s.health, "
+            f"s.enrolled_on, NULL, '', %s, %s FROM {stage} s WHERE s.action = 'new'",
+            [Status.ENROLLED, now, now],
+        )
+        readmit = "s.action = 'readmit'"
+        cursor.execute(
+            f"UPDATE {records} SET school_id = s.school_id, school_class_id = s.class_id, "
+            "path = s.path, ethnicity = s.ethnicity, hukou = s.hukou, health = s.health, "
+            "enrolled_on = s.enrolled_on, "
+            f"status = CASE WHEN {readmit} THEN %s ELSE {records}.status END, "
+            f"graduating = CASE WHEN {readmit} THEN FALSE ELSE {records}.graduating END, "
+            f"left_on = CASE WHEN {readmit} THEN NULL ELSE {records}.left_on END, "
+            f"destination = CASE WHEN {readmit} THEN '' ELSE {records}.destination END, "
+            f"updated_at = %s FROM {stage} s WHERE {records}.id = s.record_id "
+            "AND s.action <> 'new'",
+            [Status.ENROLLED, now],
+        )
+        cursor.execute(
+            f"INSERT INTO {events} (record_id, kind, at, actor_id, actor_name, step, reason, "
+            f"path, detail, request_id) SELECT s.record_id, s.event_kind, %s, %s, %s, "
+            f"s.event_step, '', s.path, {detail}, NULL FROM {stage} s",
+            [now, user, actor_name(actor)],
+        )
     by_school: dict[int, tuple[_School, dict[str, list[int]]]] = {}
     for row in rows:
         entry = by_school.setdefault(row.school.pk, (row.school, {}))
@@ -658,126 +744,6 @@ def _merge_records(actor: Actor, rows: list[_Row], plan: RosterPlan) -> None:
                 path=school.path,
                 detail={"ids": ids, "import": action},
             )
-
-
-def _insert_new_records(actor: Actor, new: list[_Row], plan: RosterPlan, now: Any) -> None:
-    if not new:
-        return
-    for row, pk in zip(new, reserve_ids(StudentRecord, len(new)), strict=True):
-        row.record_id = pk
-    temporary: dict[int, str] = {}
-    undocumented: dict[tuple[str, int], list[_Row]] = {}
-    assert plan.year is not None
-    for row in new:
-        if row.id_type != IdType.RESIDENT:
-            undocumented.setdefault((row.school.county, plan.year.start_year), []).append(row)
-    for (county, start_year), group in undocumented.items():
-        numbers = reserve_temporary_numbers(county=county, year=start_year, count=len(group))
-        for row, number in zip(group, numbers, strict=True):
-            temporary[row.position] = number
-    masked = mask_id_number
-    today = timezone.localdate()
-    paths = plan.class_paths
-    insert_rows(
-        StudentRecord,
-        (
-            "id", "person_id", "id_digest", "number_masked", "temporary_number", "school_id",
-            "school_class_id", "path", "ethnicity", "hukou", "health", "enrolled_on",
-        ),
-        (
-            (
-                row.record_id, row.person_id, row.digest,
-                temporary.get(row.position) or f"G{masked(row.number)}",
-                temporary.get(row.position), row.school.pk, row.class_id, paths[row.class_key],
-                row.ethnicity, row.hukou, row.health, row.enrolled_on or today,
-            )
-            for row in new
-        ),
-        constants={
-            "status": Status.ENROLLED,
-            "graduating": False,
-            "left_on": None,
-            "destination": "",
-            "created_at": now,
-            "updated_at": now,
-        },
-    )  # fmt: skip
-    details: dict[tuple[int, str, int], str] = {}  # the same for every new student of a class
-    for row in new:
-        if row.class_key not in details:
-            details[row.class_key] = json.dumps(
-                {"school": row.school.name, "class": row.class_name}, ensure_ascii=False
-            )
-    insert_rows(
-        StudentEvent,
-        ("record_id", "path", "detail"),
-        ((row.record_id, paths[row.class_key], details[row.class_key]) for row in new),
-        constants={
-            "kind": Kind.ENROLLED,
-            "at": now,
-            "actor_id": actor.user.pk if actor.user is not None else None,
-            "actor_name": actor_name(actor),
-            "step": _("新生注册"),
-            "reason": "",
-            "request_id": None,
-        },
-    )
-
-
-def _update_known_records(actor: Actor, known: list[_Row], plan: RosterPlan, now: Any) -> None:
-    if not known:
-        return
-    readmission_step = _("入学注册")
-
-    def staged() -> Any:
-        for row in known:
-            if row.action == "readmit":
-                detail = json.dumps(
-                    {
-                        "previous_status": row.previous["status"],
-                        "previous_school": row.previous["school"],
-                        "school": row.school.name,
-                    },
-                    ensure_ascii=False,
-                )
-                kind, step = Kind.READMITTED, readmission_step
-            else:
-                detail = json.dumps({"changes": row.changes}, ensure_ascii=False)
-                kind, step = Kind.UPDATED, ""
-            yield (
-                row.record_id, row.school.pk, row.class_id, plan.class_paths[row.class_key],
-                row.action, row.ethnicity, row.hukou, row.health, row.enrolled_on, kind, step,
-                detail,
-            )  # fmt: skip
-
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    quote = connection.ops.quote_name
-    records = quote(StudentRecord._meta.db_table)
-    events = quote(StudentEvent._meta.db_table)
-    detail = "CAST(s.detail AS jsonb)" if connection.vendor == "postgresql" else "s.detail"
-    user = actor.user.pk if actor.user is not None else None
-    with (
-        staging_table("roster_stage", _STAGE_COLUMNS, staged()) as stage,
-        connection.cursor() as cursor,
-    ):
-        readmit = "s.action = 'readmit'"
-        cursor.execute(
-            f"UPDATE {records} SET school_id = s.school_id, school_class_id = s.class_id, "
-            "path = s.path, ethnicity = s.ethnicity, hukou = s.hukou, health = s.health, "
-            "enrolled_on = s.enrolled_on, "
-            f"status = CASE WHEN {readmit} THEN %s ELSE {records}.status END, "
-            f"graduating = CASE WHEN {readmit} THEN FALSE ELSE {records}.graduating END, "
-            f"left_on = CASE WHEN {readmit} THEN NULL ELSE {records}.left_on END, "
-            f"destination = CASE WHEN {readmit} THEN '' ELSE {records}.destination END, "
-            f"updated_at = %s FROM {stage} s WHERE {records}.id = s.record_id",
-            [Status.ENROLLED, stamp],
-        )
-        cursor.execute(
-            f"INSERT INTO {events} (record_id, kind, at, actor_id, actor_name, step, reason, "
-            f"path, detail, request_id) SELECT s.record_id, s.event_kind, %s, %s, %s, "
-            f"s.event_step, '', s.path, {detail}, NULL FROM {stage} s",
-            [stamp, user, actor_name(actor)],
-        )
 
 
 __all__: Sequence[str] = ("Roster", "RosterCounts", "RosterPlan", "check_roster", "write_roster")
