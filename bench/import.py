@@ -15,6 +15,8 @@ Then, each step a process of its own so that its peak RSS (VmHWM) is its own, in
 database (a SQLite file under bench/out/, or `santong_bench_import` on the given server):
 
   setup     migrate, Sichuan's regions, the school year and the schools (not timed);
+  dry run   the same import with --dry-run: reading, repairs, every check and the report,
+            nothing written (what validation alone costs);
   import    `santong import students FILE` as the command runs it (an import job with its
             ledger, report and progress; every check on, ID numbers validated, encrypted and
             digested; accounts, roles, records and history written);
@@ -22,8 +24,9 @@ database (a SQLite file under bench/out/, or `santong_bench_import` on the given
             constraint, in one transaction: `COPY ... FROM STDIN (FORMAT csv)` of the file on
             PostgreSQL; `csv.reader` and one executemany on SQLite;
   raw rows  the rows the import wrote (people, accounts, roles, records, events), dumped
-            untimed, then loaded the same raw way into bare copies of those five tables, and
-            then back into the emptied tables themselves (their indexes and foreign keys).
+            untimed, then loaded raw (binary COPY; one executemany per table on SQLite) into
+            bare copies of those five tables, and then back into the emptied tables
+            themselves (their indexes and foreign keys).
 
 and prints rows/s, CPU time and peak RSS of the import, and its ratio to each raw rate.
 """
@@ -188,11 +191,13 @@ def step_setup(rows: int) -> str:
     return f"{len(schools)} schools"
 
 
-def step_import(path: Path, profile: bool) -> str:
+def step_import(path: Path, profile: bool, *, dry_run: bool = False) -> str:
     from santong.core.actors import SYSTEM
     from santong.imports import jobs, services
 
-    job = services.create_import_job(actor=SYSTEM, kind="students", options={}, source_path=path)
+    job = services.create_import_job(
+        actor=SYSTEM, kind="students", options={"dry_run": dry_run}, source_path=path
+    )
     from django.db import connection
 
     profiler = cProfile.Profile() if profile else None
@@ -389,6 +394,8 @@ def child(step: str, argument: str, profile: bool) -> None:
         result = step_setup(int(argument))
     elif step == "import":
         result = step_import(Path(argument), profile)
+    elif step == "dry-run":
+        result = step_import(Path(argument), profile=False, dry_run=True)
     elif step == "raw-file":
         result = step_raw_file(Path(argument))
     else:
@@ -434,6 +441,8 @@ def main() -> None:
             url = fresh_database(args.database_url, rows)
             run("setup", str(rows), url)
             load = os.getloadavg()[0]
+            # Everything but the writing, on the same empty registry the import then meets.
+            _read, dry_seconds, *_rest = run("dry-run", str(path), url)
             read, seconds, created, rejected, rss, cpu = run("import", str(path), url, args.profile)
             # The same rows, whatever the file's format: the raw load reads them from the CSV.
             raw_count, raw_seconds, _raw_rss, _cpu = run("raw-file", str(files[0]), url)
@@ -443,13 +452,15 @@ def main() -> None:
             # The raw load of the written rows, per student row of the file.
             written_rate = int(read) / float(written_seconds)
             table_rate = int(read) / float(table_seconds)
+            dry_rate = int(read) / float(dry_seconds)
             results.append(
                 f"| {vendor} | {path.suffix[1:]} | {rows:,} | {created.split('=')[1]} / "
                 f"{rejected.split('=')[1]} | {float(seconds):.1f} | {cpu.split('=')[1]} | "
                 f"{rate:,.0f} | "
                 f"{raw_rate:,.0f} | {rate / raw_rate:.3f} | {int(written):,} rows: "
                 f"{written_rate:,.0f} | {rate / written_rate:.2f} | {table_rate:,.0f} | "
-                f"{rate / table_rate:.2f} | {rss.split('=')[1]} MB | "
+                f"{rate / table_rate:.2f} | {dry_rate:,.0f} | {dry_rate / raw_rate:.3f} | "
+                f"{rss.split('=')[1]} MB | "
                 f"{load:.1f} |"
             )
             print(results[-1], flush=True)
@@ -458,9 +469,9 @@ def main() -> None:
         "| database | file | rows | imported / rejected | import s | import CPU s | rows/s "
         "| raw file rows/s "
         "| ratio | raw written rows (per student/s) | ratio | into the real tables (per "
-        "student/s) | ratio | peak RSS | load |"
+        "student/s) | ratio | dry run rows/s | its ratio to raw file | peak RSS | load |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for line in results:
         print(line)
 
