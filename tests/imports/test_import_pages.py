@@ -465,6 +465,34 @@ def test_the_class_list_hands_out_activation_codes(
     assert AuditEvent.objects.filter(detail__activation_codes__gte=1).count() == 1
 
 
+def test_the_class_list_downloads_as_pdf(
+    browse, world, jobs_run_now, django_capture_on_commit_callbacks
+) -> None:
+    client = browse("school_admin")
+    job = upload_and_run(
+        client, django_capture_on_commit_callbacks, "students", "a.csv", csv_bytes(roster(3))
+    )
+    response = client.post(
+        f"/imports/jobs/{job.pk}/class-list/", {"school": world.school.code, "format": "pdf"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "attachment" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert AuditEvent.objects.filter(detail__activation_codes=3).count() == 1
+
+    refused = client.post(
+        f"/imports/jobs/{job.pk}/class-list/", {"school": world.other_school.code, "format": "pdf"}
+    )
+    assert refused.status_code == 302
+    assert refused["Location"] == f"/imports/jobs/{job.pk}/"
+    outsider = browse("other_school_admin").post(
+        f"/imports/jobs/{job.pk}/class-list/", {"school": world.school.code, "format": "pdf"}
+    )
+    assert outsider.status_code == 404
+    assert AuditEvent.objects.filter(detail__activation_codes__gte=1).count() == 1
+
+
 def test_the_job_list_reads_in_a_fixed_number_of_queries(
     browse, world, django_assert_max_num_queries
 ) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -147,27 +148,42 @@ def test_a_celery_worker_on_redis_runs_the_job(
 # --------------------------------------------------------------------------- the kill test
 
 
-@pytest.fixture
-def scratch_database(tmp_path):
-    """A database of its own for subprocesses: a SQLite file, or a new PostgreSQL database."""
+@contextmanager
+def scratch(tmp_path, name="kill", *, copy_of=None):
+    """A database of its own for subprocesses, as (url, query): a SQLite file, or a new
+    PostgreSQL database; with `copy_of`, a copy of that scratch database (made while no
+    process is using it)."""
     if connection.vendor == "sqlite":
-        path = tmp_path / "kill.sqlite3"
+        path = tmp_path / f"{name}.sqlite3"
+        if copy_of is not None:
+            source = sqlite3.connect(copy_of.removeprefix("sqlite:///"))
+            with closing(source), closing(sqlite3.connect(path)) as target:
+                source.backup(target)
         yield f"sqlite:///{path}", lambda sql: sqlite3.connect(path).execute(sql).fetchone()
         return
     url = urlparse(os.environ["DATABASE_URL"])
-    name = f"santong_kill_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"santong_{name}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = url._replace(path="/postgres").geturl()
+    template = f' TEMPLATE "{urlparse(copy_of).path[1:]}"' if copy_of is not None else ""
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
     target = url._replace(path=f"/{name}").geturl()
 
     def query(sql):
         with psycopg.connect(target) as conn:
             return conn.execute(sql).fetchone()
 
-    yield target, query
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    try:
+        yield target, query
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def scratch_database(tmp_path):
+    with scratch(tmp_path) as database:
+        yield database
 
 
 def santong(env, *args, **kwargs):

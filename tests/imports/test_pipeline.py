@@ -312,6 +312,35 @@ def test_batches_commit_one_by_one_and_a_rerun_resumes_after_the_last(tmp_path):
     assert "与第 4 行重复" in report(outcome.report)[27]["错误原因"]
 
 
+def test_a_csv_total_is_estimated_as_it_is_read_and_ends_at_the_rows_read(tmp_path):
+    """A CSV states no row count and is not read twice to count it: the total is projected
+    from the share of the file read so far, never below the rows already read."""
+    total = 5000
+    path = tmp_path / "long.csv"
+    lines = "".join(
+        f"{person(n % 500, birth=date(2008, 1, 1 + n // 500))},学生{n:05d}\n" for n in range(total)
+    )
+    path.write_text("身份证号,姓名\n" + lines, "utf-8")
+    seen: list[Progress] = []
+
+    outcome = run_import(
+        RosterKind(),
+        path,
+        actor=SYSTEM,
+        batch_size=1000,
+        progress=lambda p: seen.append(Progress(**p.to_json())),
+    )
+
+    assert outcome.progress.rows_read == total
+    assert [p.rows_read for p in seen] == [1000, 2000, 3000, 4000, 5000, 5000]
+    for p in seen[:-1]:
+        assert p.total_estimate is not None
+        assert p.rows_read <= p.total_estimate
+        assert abs(p.total_estimate - total) <= total // 10, p
+    assert seen[0].total_estimate > 2 * seen[0].rows_read  # a projection, not the rows so far
+    assert seen[-1].total_estimate == outcome.progress.total_estimate == total
+
+
 def test_only_administrators_may_run_an_import(world, tmp_path):
     with pytest.raises(ScopeError):
         run_import(RosterKind(), tmp_path / "unused.csv", actor=world.actor("head_teacher"))

@@ -5,6 +5,7 @@ import threading
 from datetime import date, timedelta
 from pathlib import Path
 
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.db import connection
 
@@ -68,6 +69,21 @@ def test_a_roster_lands_with_classes_accounts_and_roles(world, county_actor, tmp
     assert StudentEvent.objects.filter(record=record, kind=StudentEvent.Kind.ENROLLED).count() == 1
 
 
+def test_accounts_are_opened_without_hashing_a_password(world, county_actor, tmp_path, monkeypatch):
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("a password was hashed")
+
+    monkeypatch.setattr(MD5PasswordHasher, "encode", no_hashing)
+    job = import_file(county_actor, write_csv(tmp_path / "r.csv", roster(3)))
+
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert job.rows_created == 3
+    users = User.objects.filter(person__name__in=["学生0", "学生1", "学生2"])
+    assert users.count() == 3
+    for user in users:
+        assert not user.has_usable_password()
+
+
 def test_second_run_changes_nothing_and_a_correction_changes_only_it(world, county_actor, tmp_path):
     rows = roster(4)
     import_file(county_actor, write_csv(tmp_path / "a.csv", rows))
@@ -109,6 +125,25 @@ def test_command_line_with_school_option(world, tmp_path, capsys):
 
     out = capsys.readouterr().out
     assert "读取 3 行：导入 3（新增 3，更新 0，未变化 0），拒绝 0" in out
+
+
+def test_command_line_progress_of_a_csv_has_a_total(world, tmp_path, capsys):
+    """A CSV states no row count; the bar gets an estimate as the file is read (see
+    test_pipeline) and ends at the rows read, at 100%."""
+    path = write_csv(tmp_path / "s.csv", roster(5))
+
+    call_command("import", "students", str(path), "--batch-size", "2")
+
+    captured = capsys.readouterr()
+    summary = "读取 5 行：导入 5（新增 5，更新 0，未变化 0），拒绝 0；0 行做了自动修正。"
+    assert captured.out == summary + "\n"
+    # tqdm redraws the bar over itself after a \r: no line break until it closes.
+    assert captured.err.count("\n") == 1, repr(captured.err)
+    assert captured.err.endswith("\n")
+    bar = captured.err.rstrip().rsplit("\r", 1)[-1]
+    assert bar.startswith("100%|"), captured.err
+    assert " 5/5 [" in bar
+    assert "拒绝=0" in bar
 
 
 def test_dry_run_writes_nothing_and_strict_refuses_a_file_with_a_bad_row(

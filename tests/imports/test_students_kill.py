@@ -1,6 +1,7 @@
 """The kill test with students: a real `santong import students` process SIGKILLed mid-import
 leaves whole batches only (records, people, accounts and roles alike); the same command run
-again completes without duplicates, and a third run finds everything unchanged. Then parents,
+again completes without duplicates, leaving the same table counts as a clean import of the file
+into a copy of the database, and a third run finds everything unchanged. Then parents,
 in a real process too, where batches are validated ahead of the one being written."""
 
 import os
@@ -14,7 +15,7 @@ import pytest
 
 from santong.accounts.identity import make_resident_id
 
-from .test_jobs import santong, scratch_database, write_csv
+from .test_jobs import santong, scratch, scratch_database, write_csv
 
 __all__ = ["scratch_database"]  # the fixture, used by name
 
@@ -72,6 +73,20 @@ def test_students_killed_mid_import_then_run_again_complete_without_duplicates(
     expected = good_in(0, TOTAL)
     command = ["import", "students", str(path), "--batch-size", str(BATCH), "-v0"]
 
+    # The same file imported without interruption into a copy of the database as it is now:
+    # the killed import, once completed, must leave every table as this clean import does.
+    tables = (
+        "SELECT (SELECT COUNT(*) FROM accounts_person), (SELECT COUNT(*) FROM accounts_user), "
+        "(SELECT COUNT(*) FROM accounts_role), (SELECT COUNT(*) FROM registry_studentrecord), "
+        "(SELECT COUNT(*) FROM registry_studentevent), (SELECT COUNT(*) FROM orgs_schoolclass)"
+    )
+    with scratch(tmp_path, "clean", copy_of=url) as (clean_url, clean_query):
+        clean = santong({**env, "DATABASE_URL": clean_url}, *command)
+        _out, err = clean.communicate(timeout=600)
+        assert clean.returncode == 0, err
+        clean_tables = clean_query(tables)
+    assert clean_tables[3] == expected
+
     victim = santong(env, *command)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and victim.poll() is None:
@@ -104,6 +119,7 @@ def test_students_killed_mid_import_then_run_again_complete_without_duplicates(
     assert again.returncode == 0, err
     assert "继续未完成的导入任务" in err
     assert query(counts) == (expected,) * 5
+    assert query(tables) == clean_tables
     assert query("SELECT COUNT(DISTINCT id_digest) FROM registry_studentrecord")[0] == expected
     assert query("SELECT status, rows_rejected FROM imports_importjob WHERE kind = 'students'") == (
         "succeeded",

@@ -138,6 +138,7 @@ class _Run:
     batch_size: int
     on_progress: Callable[[Progress], None] | None
     progress: Progress
+    table: TableFile
     seen: dict[int, int] = field(default_factory=dict)
     report: ReportWriter | None = None
 
@@ -194,6 +195,7 @@ def run_import(
             batch_size=batch_size,
             on_progress=progress,
             progress=state,
+            table=table,
         )
         tables = kind.code_tables(actor=actor)
         try:
@@ -204,6 +206,10 @@ def run_import(
             if run.report is not None:
                 run.report.close([], notes)
             raise
+    # The whole file has been read: the total is no longer an estimate.
+    run.progress.total_estimate = run.progress.rows_read
+    if progress is not None:
+        progress(run.progress)
     refused = strict and run.progress.rejected > 0
     message = ""
     if strict and not dry_run:
@@ -367,7 +373,7 @@ def _run_pass(
     dry_run: bool,
     resume_after: int,
 ) -> None:
-    chunks = enumerate(_batches(_non_empty(rows), run.batch_size))
+    chunks = enumerate(_estimating(run, _batches(_non_empty(rows), run.batch_size)))
     if not _validates_ahead(run.kind, dry_run=dry_run):
         for index, chunk in chunks:
             _finish(run, _prepare(run, index, chunk, tables, resume_after), dry_run=dry_run)
@@ -393,6 +399,16 @@ def _run_pass(
                 _finish(run, prepared, dry_run=dry_run)
         finally:
             ahead.submit(connections.close_all).result()
+
+
+def _estimating(run: _Run, chunks: Iterable[list[SheetRow]]) -> Iterator[list[SheetRow]]:
+    """The batches as they are read, each first bringing the estimated total up to date (a
+    CSV's is projected from how far into the file the reader has got)."""
+    for chunk in chunks:
+        last = run.table.estimate_rows(chunk[-1].number)
+        if last is not None:
+            run.progress.total_estimate = last - run.mapping.header_row
+        yield chunk
 
 
 def _validates_ahead(kind: ImportKind, *, dry_run: bool) -> bool:

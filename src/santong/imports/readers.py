@@ -27,7 +27,7 @@ import io
 import re
 import zipfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
@@ -102,10 +102,24 @@ class TableFile:
     encoding: str | None = None
     _rows: Iterator[SheetRow] | None = None
     _closers: list[IO[bytes] | IO[str] | zipfile.ZipFile] = field(default_factory=list)
+    _share_read: Callable[[], float] | None = None  # a CSV's: the share of its bytes decoded
 
     def rows(self) -> Iterator[SheetRow]:
         assert self._rows is not None
         return self._rows
+
+    def estimate_rows(self, last_row: int) -> int | None:
+        """The number of the last row as far as it is known once the row numbered `last_row`
+        has been read, never below it. A workbook states it up front. A CSV does not, and
+        counting its lines would mean reading it twice: its number is projected from the share
+        of the file's bytes decoded so far. The decoder runs up to a chunk ahead of the rows,
+        so once it has reached the end of the file the last projection stands (a file smaller
+        than a chunk has none) until the rows read reach it."""
+        if self._share_read is not None:
+            share = self._share_read()
+            if 0 < share < 1:
+                self.estimated_rows = round(last_row / share)
+        return max(last_row, self.estimated_rows) if self.estimated_rows else None
 
     def close(self) -> None:
         for closer in self._closers:
@@ -832,9 +846,14 @@ def _open_csv(path: Path) -> TableFile:
     text_head = head.decode(encoding, errors="ignore")
     first_line = text_head.splitlines()[0] if text_head else ""
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    handle = path.open(encoding=encoding, newline="", errors="strict")
+    raw = path.open("rb")
+    handle = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
     table = TableFile(path=path, format="csv", sheet_name=path.name, encoding=encoding)
     table._closers.append(handle)
+    size = path.stat().st_size
+    # The text layer decodes the file a chunk at a time, so the bytes it has taken run at most
+    # a chunk ahead of the rows parsed. Asked once a batch: nothing is added per row.
+    table._share_read = lambda: raw.tell() / size if size else 1.0
     table._rows = _csv_rows(handle, delimiter, encoding)
     return table
 

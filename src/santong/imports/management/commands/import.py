@@ -10,7 +10,7 @@ natural key, so nothing is duplicated either way.
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
@@ -22,6 +22,23 @@ from santong.imports.headers import HeaderMapping
 from santong.imports.kinds import kind_names
 from santong.imports.models import ImportJob
 from santong.imports.pipeline import DEFAULT_BATCH_SIZE, Progress
+
+
+class _Unterminated:
+    """A command's stream for tqdm: Django's wrapper ends every write with a newline, which
+    would print each redraw of the bar on a line of its own instead of over the last one."""
+
+    def __init__(self, stream: OutputWrapper) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> None:
+        self._stream.write(text, ending="")
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class Command(BaseCommand):
@@ -102,7 +119,10 @@ class Command(BaseCommand):
                 actor=actor, kind=options["kind"], options=job_options, source_path=path
             )
         bar = tqdm(
-            unit=_("行"), file=self.stderr, disable=options["verbosity"] == 0, dynamic_ncols=True
+            unit=_("行"),
+            file=_Unterminated(self.stderr),
+            disable=options["verbosity"] == 0,
+            dynamic_ncols=True,
         )
 
         def on_progress(progress: Progress) -> None:
