@@ -242,19 +242,16 @@ def step_import(path: Path, profile: bool, *, dry_run: bool = False) -> str:
     return f"{job.rows_read} {seconds:.4f} created={job.rows_created} rejected={job.rows_rejected}"
 
 
-def step_raw_file(path: Path) -> str:
-    """The file's rows into a bare table of the same columns, in one transaction."""
+def load_csv_raw(path: Path, table: str) -> float:
+    """Seconds to load a roster CSV the raw way into `table`, in one transaction: `COPY ... FROM
+    STDIN (FORMAT csv)` on PostgreSQL, `csv.reader` and one executemany on SQLite."""
     from django.db import connection, transaction
 
-    columns = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bare_students")
-        cursor.execute(f"CREATE TABLE bare_students ({columns})")
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with (
-                cursor.cursor.copy("COPY bare_students FROM STDIN (FORMAT csv, HEADER)") as copy,
+                cursor.cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER)") as copy,
                 path.open("rb") as handle,
             ):
                 while chunk := handle.read(1 << 20):
@@ -264,8 +261,19 @@ def step_raw_file(path: Path) -> str:
                 reader = csv.reader(handle)
                 next(reader)
                 marks = ", ".join(["%s"] * len(HEADERS))
-                cursor.executemany(f"INSERT INTO bare_students VALUES ({marks})", reader)
-    seconds = time.perf_counter() - start
+                cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", reader)
+    return time.perf_counter() - start
+
+
+def step_raw_file(path: Path) -> str:
+    """The file's rows into a bare table of the same columns, in one transaction."""
+    from django.db import connection
+
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bare_students")
+        cursor.execute(f"CREATE TABLE bare_students ({columns})")
+    seconds = load_csv_raw(path, "bare_students")
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM bare_students")
         count = cursor.fetchone()[0]
@@ -274,7 +282,7 @@ def step_raw_file(path: Path) -> str:
 
 def step_floor(path: Path) -> str:
     """The least an import must do, on each side: see the module docstring."""
-    from django.db import connection, transaction
+    from django.db import connection
 
     from santong.accounts.identity import IdType, get_vault
 
@@ -294,22 +302,7 @@ def step_floor(path: Path) -> str:
         cursor.execute("DROP TABLE IF EXISTS floor_students")
         cursor.execute(f"CREATE TABLE floor_students ({columns}, UNIQUE (c4))")
         cursor.execute("CREATE INDEX floor_students_school ON floor_students (c0)")
-    start = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with (
-                cursor.cursor.copy("COPY floor_students FROM STDIN (FORMAT csv, HEADER)") as copy,
-                good.open("rb") as handle,
-            ):
-                while chunk := handle.read(1 << 20):
-                    copy.write(chunk)
-        else:
-            with good.open(encoding="utf-8", newline="") as handle:
-                reader = csv.reader(handle)
-                next(reader)
-                marks = ", ".join(["%s"] * len(HEADERS))
-                cursor.executemany(f"INSERT INTO floor_students VALUES ({marks})", reader)
-    database_seconds = time.perf_counter() - start
+    database_seconds = load_csv_raw(good, "floor_students")
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM floor_students")
         loaded = cursor.fetchone()[0]
