@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from contextlib import closing, contextmanager
@@ -58,7 +59,13 @@ def test_without_a_broker_the_job_runs_in_a_background_thread(
         jobs.start_job(job)
         assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.QUEUED
 
-    done = wait_for(job.pk)
+    # Joined, not polled: on the in-memory SQLite test database (shared cache, table locks, no
+    # busy timeout) a read while the job thread writes makes that write fail at once.
+    for thread in threading.enumerate():
+        if thread.name == f"import-job-{job.pk}":
+            thread.join(timeout=60)
+            assert not thread.is_alive()
+    done = ImportJob.objects.get(pk=job.pk)
 
     assert done.status == ImportJob.Status.SUCCEEDED
     assert done.rows_created == 2
